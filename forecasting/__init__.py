@@ -1,0 +1,1 @@
+"""Pure forecasting library: pandas in, pandas out (never imports piccolo or litestar)."""

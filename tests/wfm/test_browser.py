@@ -1,0 +1,323 @@
+"""The app in a real browser: Debian's chromium, driven by Playwright, against `wfm` run as a user would.
+
+One server per module (migrate, demo data, uvicorn on a free port, embedded worker off). Every page
+may load only from 127.0.0.1 (other requests are aborted and fail the test) and log no console error.
+Without /usr/bin/chromium the tests skip with the reason, except under CI (``CI`` set), where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.conftest import ROOT, run_wfm
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+LOCAL_HOST = "127.0.0.1"
+TIMEOUT_MS = 10_000
+ADMIN = ("admin", "triad-admin-demo")
+AGENT = ("agent", "triad-agent-demo")
+
+
+def _require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    reason = f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+    if os.environ.get("CI"):
+        pytest.fail(f"CI requires the browser tests to run: {reason}")
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((LOCAL_HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_port(port: int, server: subprocess.Popen[bytes], log: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"the server exited with {server.returncode}:\n{log.read_text()}")
+        try:
+            with socket.create_connection((LOCAL_HOST, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    pytest.fail(f"the server did not listen on port {port} within {timeout} s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`wfm migrate`, `wfm demo --if-empty` and uvicorn on a fresh SQLite database; yields the site's URL."""
+    _require_chromium()
+    data_dir = tmp_path_factory.mktemp("browser-data")
+    env = {"TRIAD_DATA_DIR": str(data_dir), "EMBEDDED_WORKER": "0", "DATABASE_URL": "", "REDIS_URL": ""}
+    for command in (["migrate"], ["demo", "--if-empty"]):
+        result = run_wfm(*command, env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+    port = _free_port()
+    log = data_dir / "server.log"
+    command = [sys.executable, "-m", "uvicorn", "wfm.app:create_app", "--factory", "--host", LOCAL_HOST]
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            [*command, "--port", str(port)],
+            env={**os.environ, **env},
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_for_port(port, server, log)
+        yield f"http://{LOCAL_HOST}:{port}"
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(5)
+
+
+@pytest.fixture(scope="module")
+def browser(base_url: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@dataclass
+class Watch:
+    """What a page did that it must not: requests away from 127.0.0.1, console errors, page errors.
+
+    Chromium logs every 4xx answer as a console error ("Failed to load resource"); a test names the
+    ones it expects (status and path) with `allow`, and only those are let through.
+    """
+
+    outside: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    allowed: set[tuple[int, str]] = field(default_factory=set)
+
+    def allow(self, status: int, path: str) -> None:
+        self.allowed.add((status, path))
+
+    def is_expected(self, text: str, url: str) -> bool:
+        return any(
+            text.startswith(f"Failed to load resource: the server responded with a status of {status} ")
+            and urlsplit(url).path == path
+            for status, path in self.allowed
+        )
+
+    def check(self) -> None:
+        assert self.outside == [], f"the page asked for something outside {LOCAL_HOST}: {self.outside}"
+        assert self.console_errors == [], f"console errors: {self.console_errors}"
+
+
+def _open_page(browser: Any, watch: Watch, **context_options: Any) -> Any:
+    context = browser.new_context(**context_options)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+
+    def only_local(route: Any) -> None:
+        url = route.request.url
+        if urlsplit(url).hostname == LOCAL_HOST:
+            route.continue_()
+        else:
+            watch.outside.append(url)
+            route.abort()
+
+    def on_console(message: Any) -> None:
+        url = message.location.get("url", "")
+        if message.type == "error" and not watch.is_expected(message.text, url):
+            watch.console_errors.append(f"{message.text} ({url})")
+
+    page.route("**/*", only_local)
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: watch.console_errors.append(f"uncaught: {error}"))
+    return page
+
+
+@pytest.fixture
+def watch() -> Watch:
+    return Watch()
+
+
+@pytest.fixture
+def desktop(browser: Any, watch: Watch) -> Iterator[Any]:
+    page = _open_page(browser, watch, viewport={"width": 1280, "height": 900})
+    yield page
+    page.context.close()
+
+
+@pytest.fixture
+def phone(browser: Any, watch: Watch) -> Iterator[Any]:
+    page = _open_page(browser, watch, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    yield page
+    page.context.close()
+
+
+def _sign_in(page: Any, base_url: str, login: tuple[str, str]) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{base_url}/login")
+    page.get_by_label("Username").fill(login[0])
+    page.get_by_label("Password").fill(login[1])
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base_url}/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Hello,")
+
+
+def _assert_htmx_loaded(page: Any) -> None:
+    assert page.evaluate("typeof htmx") == "object", "htmx did not load"
+    version = page.evaluate("htmx.version")
+    assert str(version).startswith("2."), version
+
+
+def _open_site_settings(page: Any, base_url: str) -> None:
+    from playwright.sync_api import expect
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Site", exact=True).click()
+    page.wait_for_url(f"{base_url}/admin/site")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Site settings")
+    _assert_htmx_loaded(page)
+
+
+def _mark_page(page: Any) -> None:
+    """Leave marks a full navigation would erase: one on the window, one on the form htmx replaces."""
+    page.evaluate("window.__triadMark = 'same page'; document.getElementById('site-form').__triadOld = true")
+
+
+def _assert_swapped_in_place(page: Any, navigations: list[str]) -> None:
+    assert page.evaluate("window.__triadMark") == "same page", "the submit reloaded the page"
+    assert page.evaluate("document.getElementById('site-form').__triadOld === undefined"), "the form was not swapped"
+    assert navigations == [], f"the main frame navigated: {navigations}"
+
+
+def _track_navigations(page: Any) -> list[str]:
+    navigations: list[str] = []
+    page.on("framenavigated", lambda frame: navigations.append(frame.url) if frame == page.main_frame else None)
+    return navigations
+
+
+def test_admin_renames_the_site_through_the_htmx_form(desktop: Any, watch: Watch, base_url: str) -> None:
+    from playwright.sync_api import expect
+
+    page = desktop
+    new_name = f"Browser Centre {uuid.uuid4().hex[:6]}"
+    _sign_in(page, base_url, ADMIN)
+    _assert_htmx_loaded(page)
+    _open_site_settings(page, base_url)
+
+    _mark_page(page)
+    navigations = _track_navigations(page)
+    form = page.locator("#site-form")
+    form.get_by_label("Site name").fill(new_name)
+    with page.expect_response(lambda r: r.request.method == "POST" and urlsplit(r.url).path == "/admin/site") as posted:
+        form.get_by_role("button", name="Save settings").click()
+    response = posted.value
+    assert response.status == 200
+    assert response.request.headers.get("hx-request") == "true"
+    expect(page.locator("#site-form").get_by_role("status")).to_have_text("Saved.")
+    _assert_swapped_in_place(page, navigations)
+    expect(page.get_by_label("Site name")).to_have_value(new_name)
+
+    page.reload()
+    expect(page.get_by_label("Site name")).to_have_value(new_name)
+    expect(page.get_by_role("status")).to_have_count(0)
+    expect(page).to_have_title(f"Site settings · {new_name}")
+    watch.check()
+
+
+def test_server_validation_errors_are_swapped_into_the_form(desktop: Any, watch: Watch, base_url: str) -> None:
+    from playwright.sync_api import expect
+
+    page = desktop
+    _sign_in(page, base_url, ADMIN)
+    _open_site_settings(page, base_url)
+    name_before = page.get_by_label("Site name").input_value()
+    navigations = _track_navigations(page)
+    watch.allow(422, "/admin/site")
+
+    # Within the browser's min/max, but only the server knows comments may not come below scores.
+    _mark_page(page)
+    page.get_by_label("Survey score threshold (people)").fill("10")
+    page.get_by_label("Survey comment threshold (people)").fill("5")
+    with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        page.get_by_role("button", name="Save settings").click()
+    assert posted.value.status == 422
+    error = page.locator("#e-comment_threshold")
+    expect(error).to_have_text("The comment threshold may not be below the score threshold.")
+    expect(page.get_by_label("Survey comment threshold (people)")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Survey comment threshold (people)")).to_have_value("5")
+    expect(page.get_by_role("status")).to_have_count(0)
+    _assert_swapped_in_place(page, navigations)
+
+    # Below the minimum of 3: drop the input's own min so the browser lets the server answer.
+    _mark_page(page)
+    score = page.get_by_label("Survey score threshold (people)")
+    score.evaluate("input => input.removeAttribute('min')")
+    score.fill("2")
+    page.get_by_label("Survey comment threshold (people)").fill("8")
+    with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        page.get_by_role("button", name="Save settings").click()
+    assert posted.value.status == 422
+    # The wording is the server's; it names the minimum.
+    expect(page.locator("#e-score_threshold")).to_have_text(re.compile(r"\b3\b"))
+    expect(page.get_by_label("Survey score threshold (people)")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#e-comment_threshold")).to_have_count(0)
+    _assert_swapped_in_place(page, navigations)
+
+    page.reload()
+    expect(page.get_by_label("Site name")).to_have_value(name_before)
+    expect(page.get_by_label("Survey score threshold (people)")).not_to_have_value("2")
+    watch.check()
+
+
+def test_an_agent_on_a_phone_sees_home_and_nav_but_not_admin(phone: Any, watch: Watch, base_url: str) -> None:
+    from playwright.sync_api import expect
+
+    page = phone
+    _sign_in(page, base_url, AGENT)
+    _assert_htmx_loaded(page)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hello, Aron Agent")
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav).to_be_visible()
+    expect(nav.get_by_role("link", name="Home")).to_be_visible()
+    expect(nav.get_by_role("link", name="My profile")).to_be_visible()
+    expect(nav.get_by_role("link", name="Site", exact=True)).to_have_count(0)
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the home page scrolls sideways on a phone"
+
+    watch.allow(403, "/admin/site")
+    response = page.goto(f"{base_url}/admin/site")
+    assert response is not None and response.status == 403
+    expect(page.get_by_role("heading", level=1)).to_have_text("Not allowed")
+    expect(page.get_by_label("Site name")).to_have_count(0)
+    watch.check()

@@ -1,0 +1,74 @@
+"""The `wfm` command on both engines: migrate (forwards, backwards, forwards), create-admin, demo."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.conftest import create_pg_database, drop_pg_database, run_wfm, skip_without_pg
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> object:
+    if request.param == "sqlite":
+        yield {"TRIAD_DATA_DIR": str(tmp_path)}
+        return
+    skip_without_pg()
+    url = create_pg_database()
+    yield {"DATABASE_URL": url, "SECRET_KEY": "s" * 40, "TRIAD_DATA_DIR": str(tmp_path)}
+    drop_pg_database(url)
+
+
+def _count_users(env: dict[str, str]) -> int:
+    if "DATABASE_URL" in env:
+        with psycopg.connect(env["DATABASE_URL"]) as connection:
+            row = connection.execute("SELECT count(*) FROM wfm_user").fetchone()
+            return int(row[0]) if row else 0
+    with sqlite3.connect(Path(env["TRIAD_DATA_DIR"]) / "triad.sqlite3") as connection:
+        return int(connection.execute("SELECT count(*) FROM wfm_user").fetchone()[0])
+
+
+def test_create_admin_on_an_empty_database(empty_database: dict[str, str]) -> None:
+    env = {**empty_database, "PASSWORD_ITERATIONS": "1000"}
+    assert run_wfm("migrate", env=env).returncode == 0
+    created = run_wfm("create-admin", "--username", "boss", "--password", "boss-password-1", env=env)
+    assert created.returncode == 0, created.stderr
+    assert _count_users(env) == 1
+    again = run_wfm("create-admin", "--username", "boss", "--password", "boss-password-1", env=env)
+    assert again.returncode != 0 and "is taken" in again.stderr
+    short = run_wfm("create-admin", "--username", "b2", "--password", "short", env=env)
+    assert short.returncode != 0 and "at least 10" in short.stderr
+
+
+def test_demo_loads_only_into_an_empty_database(empty_database: dict[str, str]) -> None:
+    env = {**empty_database, "PASSWORD_ITERATIONS": "1000"}
+    assert run_wfm("migrate", env=env).returncode == 0
+    first = run_wfm("demo", "--if-empty", env=env, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert "admin / triad-admin-demo" in first.stdout
+    users = _count_users(env)
+    assert users == 5
+    second = run_wfm("demo", "--if-empty", env=env)
+    assert second.returncode == 0 and "already has users" in second.stdout
+    assert _count_users(env) == users
+
+
+def test_migrations_go_backwards_and_forwards_again(empty_database: dict[str, str]) -> None:
+    env = {**empty_database, "PICCOLO_CONF": "wfm.piccolo_conf"}
+    piccolo = [str(Path(sys.executable).with_name("piccolo")), "migrations"]
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*piccolo, *args], env={**os.environ, **env}, capture_output=True, text=True, check=False)
+
+    assert run_wfm("migrate", env=env).returncode == 0
+    back = run("backwards", "wfm", "--migration_id=all", "--auto_agree")
+    assert back.returncode == 0 and "[backwards]... ok" in back.stdout, back.stdout + back.stderr
+    assert run_wfm("migrate", env=env).returncode == 0
+    check = run("check")
+    assert check.returncode == 0 and "False" not in check.stdout.split("RAN", 1)[1]

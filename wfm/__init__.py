@@ -1,0 +1,1 @@
+"""Triad workforce management: the web service and the workforce domain."""

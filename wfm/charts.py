@@ -1,0 +1,38 @@
+"""Server-side SVG charts (Vega-Lite through altair, rendered by vl-convert): no script, no CDN."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import altair as alt
+import pandas as pd
+import vl_convert
+
+
+@dataclass(frozen=True)
+class Series:
+    """A chart's data in long form: one row per (x, series) point."""
+
+    frame: pd.DataFrame
+    x: str
+    y: str
+    color: str = ""
+    x_title: str = ""
+    y_title: str = ""
+
+
+def bar_chart_spec(series: Series, title: str, width: int = 640, height: int = 220) -> dict[str, object]:
+    """A Vega-Lite spec of stacked bars per x (dates or categories) and optional colour."""
+    encoding: dict[str, object] = {
+        "x": alt.X(series.x, type="ordinal", title=series.x_title or series.x),
+        "y": alt.Y(series.y, type="quantitative", title=series.y_title or series.y, stack="zero"),
+    }
+    if series.color:
+        encoding["color"] = alt.Color(series.color, type="nominal", title=series.color)
+    chart = alt.Chart(series.frame, title=title, width=width, height=height).mark_bar().encode(**encoding)
+    return chart.to_dict()
+
+
+def to_svg(spec: dict[str, object]) -> str:
+    """Render a Vega-Lite spec to an SVG string (deterministic; text is escaped by the renderer)."""
+    return str(vl_convert.vegalite_to_svg(spec))

@@ -1,0 +1,168 @@
+"""The `wfm` command: migrate, create-admin, demo, serve, worker and run (all of it, for the README)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import click
+
+# Piccolo's migration runner finds its configuration through this variable; set it before it looks.
+os.environ.setdefault("PICCOLO_CONF", "wfm.piccolo_conf")
+
+
+def _settings() -> Any:
+    from wfm.settings import Settings
+
+    return Settings.from_env()
+
+
+def _db_url() -> str:
+    from wfm.settings import database_url_from_env
+
+    return database_url_from_env()
+
+
+def _with_db(database_url: str, work: Callable[[], Awaitable[Any]]) -> Any:
+    """Run ``work`` with every table bound to the configured database (and a pool on PostgreSQL)."""
+    from wfm.db import bind_tables, close_pool, make_engine, start_pool
+    from wfm.tables import ALL_TABLES, User
+
+    if iterations := int(os.environ.get("PASSWORD_ITERATIONS", "0")):
+        User._pbkdf2_iteration_count = iterations
+
+    async def main() -> Any:
+        engine = make_engine(database_url)
+        bind_tables(engine, ALL_TABLES)
+        await start_pool(engine, max_size=4)
+        try:
+            return await work()
+        finally:
+            await close_pool(engine)
+
+    return asyncio.run(main())
+
+
+@click.group()
+def main() -> None:
+    """Triad: contact-centre forecasting, staffing, scheduling and pulse surveys."""
+
+
+@main.command()
+def migrate() -> None:
+    """Create or upgrade the database (run once, before any server or worker starts)."""
+    from wfm.settings import database_url_from_env
+
+    database_url = database_url_from_env()
+    _migrate(database_url)
+    click.echo(f"Database is up to date: {_describe(database_url)}")
+
+
+def _migrate(database_url: str) -> None:
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    from wfm.services.site import ensure_site
+
+    async def forwards() -> None:
+        response = await run_forwards(app_name="all")
+        if not response.success:
+            raise click.ClickException(f"Migration failed: {response.message}")
+
+    asyncio.run(forwards())
+    if not database_url.startswith("sqlite"):
+        from wfm.worker import ensure_procrastinate_schema, procrastinate_app
+
+        asyncio.run(ensure_procrastinate_schema(procrastinate_app(database_url)))
+    _with_db(database_url, ensure_site)
+
+
+def _describe(database_url: str) -> str:
+    if database_url.startswith("sqlite"):
+        return database_url
+    # Never print a password that may sit in the URL.
+    return database_url.split("@")[-1]
+
+
+@main.command("create-admin")
+@click.option("--username", prompt=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--full-name", default="")
+def create_admin(username: str, password: str, full_name: str) -> None:
+    """Create an admin account (the first one on a new database)."""
+    from wfm.forms import FormError, NewUser, check_new_password, parse_form
+    from wfm.services import accounts
+
+    try:
+        check_new_password(password, password)
+        form = parse_form(NewUser, {"username": username, "full_name": full_name, "role": "admin"})
+        _with_db(_db_url(), lambda: accounts.create_user(form, "wfm create-admin", password=password))
+    except FormError as error:
+        raise click.ClickException("; ".join(f"{k}: {v}" for k, v in error.errors.items())) from None
+    click.echo(f"Admin {username!r} created.")
+
+
+@main.command()
+@click.option("--if-empty", is_flag=True, help="Only when the database has no users yet (keeps your data).")
+def demo(if_empty: bool) -> None:
+    """Load demo data: teams, channels, agents and a user for every role."""
+    from wfm import demo as demo_data
+
+    logins = _with_db(_db_url(), lambda: demo_data.load(if_empty=if_empty))
+    if logins is None:
+        click.echo("The database already has users; demo data not loaded.")
+        return
+    _print_logins(logins)
+
+
+def _print_logins(logins: list[tuple[str, str, str]]) -> None:
+    click.echo("Demo sign-ins (role: username / password):")
+    for role, username, password in logins:
+        click.echo(f"  {role:8} {username} / {password}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--workers", default=1, show_default=True, help="Web processes (PostgreSQL and Redis for more than 1).")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the web app (migrate first)."""
+    import uvicorn
+
+    uvicorn.run("wfm.app:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True)
+
+
+@main.command()
+def worker() -> None:
+    """Run jobs: procrastinate on PostgreSQL (start as many as you like), the embedded queue on SQLite."""
+    from wfm.worker import main as worker_main
+
+    asyncio.run(worker_main(_settings()))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+def run(host: str, port: int) -> None:
+    """Migrate, load demo data into an empty database, print the demo sign-ins and serve."""
+    from wfm import demo as demo_data
+
+    database_url = _db_url()
+    _migrate(database_url)
+    logins = _with_db(database_url, lambda: demo_data.load(if_empty=True))
+    if logins is None:
+        logins = demo_data.DEMO_LOGINS
+        click.echo("Keeping your data. The demo sign-ins, if you have not changed them:")
+        for role, username, password in logins:
+            click.echo(f"  {role:8} {username} / {password}")
+    else:
+        _print_logins(logins)
+    click.echo(f"Open http://{host}:{port}/")
+    sys.stdout.flush()
+    serve.callback(host=host, port=port, workers=1)  # type: ignore[misc]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Thin Litestar controllers, one module per page family: parse, call one service, pick the template."""
