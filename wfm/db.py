@@ -52,3 +52,11 @@ def write_transaction(engine: Engine) -> Any:
     if isinstance(engine, SQLiteEngine):
         return engine.transaction(transaction_type=TransactionType.immediate)
     return engine.transaction()
+
+
+def database_url_of(engine: Engine) -> str:
+    """The URL a plain DB-API connection needs to reach the same database as ``engine``."""
+    if isinstance(engine, PostgresEngine):
+        return str(engine.config["dsn"])
+    assert isinstance(engine, SQLiteEngine)
+    return f"sqlite:///{engine.path}"

@@ -6,6 +6,7 @@ from piccolo.apps.user.tables import BaseUser
 from piccolo.columns import (
     JSON,
     Boolean,
+    Column,
     Date,
     Float,
     ForeignKey,
@@ -82,6 +83,10 @@ class Agent(Table):
     leave_date = Date(null=True, default=None)
     leave_reason = Varchar(length=12, default="")
     email = Varchar(length=200, default="")
+    # The channels the agent works, `;`-separated names as imported; AgentSkill rows are derived from it.
+    skills = Varchar(length=400, default="")
+    # The import batch that last wrote this row (0: entered in the app).
+    batch_id = Integer(default=0)
 
 
 class Channel(Table):
@@ -170,6 +175,148 @@ class Job(Table):
     result_ref = Varchar(length=200, default="")
 
 
+class ImportBatch(Table):
+    """One import of one file: who, when, what, and whether it was rolled back."""
+
+    id: Serial
+    kind = Varchar(length=20)
+    filename = Varchar(length=255, default="")
+    sha256 = Varchar(length=64)
+    rows = Integer(default=0)
+    changed = Integer(default=0)
+    warnings = Text(default="")
+    created_by = Varchar(length=150, default="")
+    created_at = Timestamptz()
+    status = Varchar(length=12, default="applied")
+    rolled_back_by = Varchar(length=150, default="")
+    rolled_back_at = Timestamptz(null=True, default=None)
+
+
+class ImportUpload(Table):
+    """A file waiting for (or done with) an import job: large files import in a worker process.
+
+    ``batch_id`` is set in the same transaction that writes the batch, so a retried job never imports
+    twice; ``result`` holds the errors and warnings as JSON for the page.
+    """
+
+    id: Serial
+    kind = Varchar(length=20)
+    filename = Varchar(length=255, default="")
+    content = Text(default="")
+    created_by = Varchar(length=150, default="")
+    created_at = Timestamptz()
+    batch_id = Integer(default=0)
+    result = Text(default="")
+
+
+class ContactInterval(Table):
+    """Contact history per interval (UTC start, planning-interval length), channel and team.
+
+    Unique on (interval_start, channel, team_id); ``team_id`` 0 means the channel as a whole (an
+    optional key column is never NULL, so re-imports cannot duplicate rows).
+    """
+
+    id: Serial
+    interval_start = Timestamptz()
+    channel = ForeignKey(Channel, on_delete=OnDelete.restrict, null=False)
+    team_id = Integer(default=0)
+    offered = Integer(default=0)
+    handled = Integer(null=True, default=None)
+    abandoned = Integer(null=True, default=None)
+    aht_seconds = Float(null=True, default=None)
+    answered_within_sl = Integer(null=True, default=None)
+    total_wait_seconds = Float(null=True, default=None)
+    batch_id = Integer(default=0)
+
+
+class Absence(Table):
+    """Time off: ``[start_at, end_at)`` in UTC; unique on (agent_id, start_at)."""
+
+    id: Serial
+    agent_id = Varchar(length=40)
+    start_at = Timestamptz()
+    end_at = Timestamptz()
+    kind = Varchar(length=12, default="other")
+    approved = Boolean(default=True)
+    batch_id = Integer(default=0)
+
+
+class Availability(Table):
+    """A weekly availability rule in site-local minutes of the day; unique on (agent_id, weekday, start_minute)."""
+
+    id: Serial
+    agent_id = Varchar(length=40)
+    weekday = Integer()
+    start_minute = Integer()
+    end_minute = Integer()
+    kind = Varchar(length=12)
+    batch_id = Integer(default=0)
+
+
+class Outcome(Table):
+    """Customer outcomes per period and team; ``channel_id`` 0 means all channels. Unique on the three."""
+
+    id: Serial
+    period = Varchar(length=8)
+    team_id = Integer()
+    channel_id = Integer(default=0)
+    csat_pct = Float(null=True, default=None)
+    nps = Float(null=True, default=None)
+    fcr_pct = Float(null=True, default=None)
+    responses = Integer(null=True, default=None)
+    batch_id = Integer(default=0)
+
+
+class FinanceMonth(Table):
+    """Company figures per month (``YYYY-MM``), in the site currency."""
+
+    id: Serial
+    month = Varchar(length=7, unique=True)
+    revenue = Float(null=True, default=None)
+    active_customers = Integer(null=True, default=None)
+    batch_id = Integer(default=0)
+
+
+class Overhead(Table):
+    """Non-labour cost per month and category, in the site currency; unique on (month, category)."""
+
+    id: Serial
+    month = Varchar(length=7)
+    category = Varchar(length=60)
+    cost = Float()
+    batch_id = Integer(default=0)
+
+
+class WorkedHours(Table):
+    """Paid hours actually worked per agent and day; ``channel_id`` 0 means not split by channel."""
+
+    id: Serial
+    agent_id = Varchar(length=40)
+    day = Date()
+    channel_id = Integer(default=0)
+    hours = Float()
+    batch_id = Integer(default=0)
+
+
+def _prior_table(table: type[Table]) -> type[Table]:
+    """The shadow of an imported table: the prior version of every row an import batch replaced.
+
+    ``replaced_by`` is the batch that replaced the row; rolling that batch back copies the rows back.
+    """
+    columns: dict[str, Column] = {}
+    for column in table._meta.columns:
+        # The shadow keeps several versions of one key and no references: uniqueness and foreign keys
+        # live on the real table. `id` is kept, so a restored row keeps its identity.
+        params = {k: v for k, v in column._meta.params.items() if k in ("default", "null", "length")}
+        if isinstance(column, (ForeignKey, Serial)):
+            columns[column._meta.name] = Integer(null=True, default=None)
+        else:
+            columns[column._meta.name] = column.__class__(**params)
+    columns["prior_key"] = Serial(primary_key=True)
+    name = f"{table._meta.tablename}_prior"
+    return type(f"{table.__name__}Prior", (Table,), {**columns, "replaced_by": Integer()}, tablename=name)
+
+
 ALL_TABLES: list[type[Table]] = [
     User,
     Site,
@@ -183,4 +330,19 @@ ALL_TABLES: list[type[Table]] = [
     AuditDaily,
     SetPasswordLink,
     Job,
+    ImportBatch,
+    ImportUpload,
+    ContactInterval,
+    Absence,
+    Availability,
+    Outcome,
+    FinanceMonth,
+    Overhead,
+    WorkedHours,
 ]
+# Shadow tables for rollback, one per imported table (see `_prior_table`).
+PRIOR_TABLES: dict[str, type[Table]] = {
+    table._meta.tablename: _prior_table(table)
+    for table in (Agent, ContactInterval, Absence, Availability, Outcome, FinanceMonth, Overhead, WorkedHours)
+}
+ALL_TABLES += list(PRIOR_TABLES.values())
