@@ -1,4 +1,4 @@
-"""The `wfm` command: migrate, create-admin, demo, serve, worker and run (all of it, for the README)."""
+"""The `wfm` command: migrate, create-admin, demo, import, serve, worker and run (all of it, for the README)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ import asyncio
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import click
+
+from wfm.imports.spec import KINDS
 
 # Piccolo's migration runner finds its configuration through this variable; set it before it looks.
 os.environ.setdefault("PICCOLO_CONF", "wfm.piccolo_conf")
@@ -115,6 +118,25 @@ def demo(if_empty: bool) -> None:
         click.echo("The database already has users; demo data not loaded.")
         return
     _print_logins(logins)
+
+
+@main.command(name="import")
+@click.argument("kind", type=click.Choice(sorted(KINDS)))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_(kind: str, file: Path) -> None:
+    """Import FILE (CSV) as KIND; a file with any problem is refused whole (exit status 1)."""
+    from wfm.services import imports
+
+    result = _with_db(_db_url(), lambda: imports.import_file(kind, file.read_bytes(), file.name, "wfm import"))
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if not result.ok:
+        for error in result.errors:
+            click.echo(f"{file.name}: {error}", err=True)
+        if result.error_count > len(result.errors):
+            click.echo(f"... {result.error_count} problems in all", err=True)
+        raise click.ClickException(f"{file.name} was refused ({result.error_count} problems); nothing was saved")
+    click.echo(f"{file.name}: {result.rows} rows read, {result.changed} added or changed (batch {result.batch_id})")
 
 
 def _print_logins(logins: list[tuple[str, str, str]]) -> None:

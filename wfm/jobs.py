@@ -84,9 +84,20 @@ async def audit_rollup(ctx: JobContext) -> str:
     return f"audit_daily:{first.isoformat()}..{last.isoformat()}"
 
 
-# The job kinds; later issues add forecasting, imports and schedule generation here.
-KINDS: dict[str, JobFunction] = {"audit_rollup": audit_rollup}
-KIND_TITLES = {"audit_rollup": "Rebuild the daily audit summary"}
+async def import_upload(ctx: JobContext) -> str:
+    """Import a large uploaded file (`wfm.services.imports`); a retry never imports it twice."""
+    from wfm.services import imports
+
+    upload_id = int(ctx.inputs["upload_id"])
+    await ctx.progress(5, "Checking every row")
+    # A refused file is a finished job too: its page links to the list of problems.
+    await imports.import_upload(upload_id)
+    return f"import_upload:{upload_id}"
+
+
+# The job kinds; later issues add forecasting and schedule generation here.
+KINDS: dict[str, JobFunction] = {"audit_rollup": audit_rollup, "import": import_upload}
+KIND_TITLES = {"audit_rollup": "Rebuild the daily audit summary", "import": "Import a file"}
 
 
 async def create(kind: str, inputs: dict[str, Any], created_by: str, max_attempts: int = 3) -> int:

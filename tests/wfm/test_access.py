@@ -55,6 +55,13 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/agents/{agent_id:str}"): EVERYONE,
     ("GET", "/jobs/{job_id:int}"): STAFF,
     ("GET", "/jobs/{job_id:int}/progress"): STAFF,
+    ("GET", "/imports"): STAFF,
+    ("POST", "/imports"): STAFF,
+    ("GET", "/imports/uploads/{upload_id:int}"): STAFF,
+    ("POST", "/imports/batches/{batch_id:int}/rollback"): STAFF,
+    ("POST", "/api/imports/{kind:str}"): STAFF,
+    ("GET", "/api/imports"): STAFF,
+    ("POST", "/api/imports/batches/{batch_id:int}/rollback"): STAFF,
     ("GET", "/api/me"): EVERYONE,
     ("GET", "/api/site"): EVERYONE,
     ("PUT", "/api/site"): ADMIN,
@@ -132,6 +139,10 @@ def _seed(client: TestClient[Any]) -> dict[str, str]:
         "token": "not-a-real-token",
         "path": "openapi.yaml",
         "file_path": "css/triad.css",
+        # Route-level checks only: no such batch, upload or kind, so allowed roles get 404.
+        "batch_id": "999",
+        "upload_id": "999",
+        "kind": "no-such-kind",
     }
 
 

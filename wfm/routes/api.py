@@ -5,17 +5,19 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, Request, Router, get, post, put
-from litestar.exceptions import NotFoundException, ValidationException
-from litestar.params import Body, FromPath
+from litestar import Controller, Request, Response, Router, get, post, put
+from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
+from litestar.params import Body, FromPath, FromQuery
 
 from wfm import jobs, security
 from wfm.forms import FormError, SiteForm
-from wfm.services import accounts, roster, site
+from wfm.routes.imports import MAX_UPLOAD_BYTES
+from wfm.services import accounts, imports, roster, site
 
 ADMIN_ONLY = security.roles(security.ADMIN)
 STAFF = security.roles(security.ADMIN, security.LEAD, security.FINANCE)
 EVERYONE = security.roles(*security.ALL_ROLES)
+IMPORTERS = STAFF
 
 
 class Me(msgspec.Struct):
@@ -97,6 +99,48 @@ class ApiController(Controller):
         if job is None:
             raise NotFoundException()
         return job
+
+    @post(
+        "/imports/{kind:str}",
+        opt=IMPORTERS,
+        request_max_body_size=MAX_UPLOAD_BYTES,
+        summary="Import a CSV file (the request body) of one kind",
+        description="201 with the batch, 422 with the problems (nothing saved), or 202 with a job for large files. "
+        "The file name may be given in the `filename` query parameter.",
+    )
+    async def import_file(
+        self, request: Request[Any, Any, Any], kind: FromPath[str], filename: FromQuery[str] = "api.csv"
+    ) -> Response[Any]:
+        if kind not in imports.KINDS:
+            raise NotFoundException(f"There is no import kind {kind!r}.")
+        if kind not in imports.kinds_for(request.user.role):
+            raise PermissionDeniedException(f"You may not import {kind!r} files.")
+        data = await request.body()
+        actor = request.user.username
+        if imports.data_rows(data) > imports.JOB_ROWS:
+            upload_id = await imports.save_upload(kind, data, filename, actor)
+            job_id = await jobs.submit(request.app.state.queue, "import", {"upload_id": upload_id}, actor)
+            return Response({"job_id": job_id, "upload_id": upload_id}, status_code=202)
+        result = await imports.import_file(kind, data, filename, actor)
+        return Response(result, status_code=201 if result.ok else 422)
+
+    @get("/imports", opt=IMPORTERS, summary="Import batches (admins see all, others their own)")
+    async def import_batches(self, request: Request[Any, Any, Any]) -> list[imports.BatchView]:
+        mine = None if request.user.role == security.ADMIN else request.user.username
+        return await imports.batches(created_by=mine)
+
+    @post("/imports/batches/{batch_id:int}/rollback", opt=IMPORTERS, summary="Roll back an import batch")
+    async def rollback_import(self, request: Request[Any, Any, Any], batch_id: FromPath[int]) -> Response[Any]:
+        try:
+            await imports.check_rollback_allowed(batch_id, request.user.role, request.user.username)
+            done = await imports.rollback(batch_id, request.user.username)
+        except LookupError:
+            raise NotFoundException() from None
+        except PermissionError as exc:
+            raise PermissionDeniedException(str(exc)) from None
+        except imports.ImportRefusedError as exc:
+            return Response({"detail": str(exc), "status_code": 409}, status_code=409)
+        return Response(done, status_code=200)
 
 
 api_router = Router(path="/api", route_handlers=[ApiController])

@@ -22,6 +22,18 @@ from wfm.tables import Agent, Channel, ImportBatch, ImportUpload, Team
 
 JOB_ROWS = 10_000
 ERRORS_SHOWN = 50
+# Who may import what: leads bring their contact history; finance its figures; the rest is admin
+# work (an agents file creates accounts and moves people between teams).
+KIND_ROLES: dict[str, frozenset[str]] = {
+    "history": frozenset({"admin", "lead"}),
+    "agents": frozenset({"admin"}),
+    "absences": frozenset({"admin"}),
+    "availability": frozenset({"admin"}),
+    "outcomes": frozenset({"admin"}),
+    "finance": frozenset({"admin", "finance"}),
+    "overhead": frozenset({"admin", "finance"}),
+    "worked_hours": frozenset({"admin"}),
+}
 
 __all__ = ["KINDS", "ImportRefusedError"]
 
@@ -60,6 +72,22 @@ class BatchView:
 
 def _database_url() -> str:
     return database_url_of(ImportBatch._meta.db)
+
+
+def kinds_for(role: str) -> list[str]:
+    return [kind for kind, roles in KIND_ROLES.items() if role in roles]
+
+
+async def check_rollback_allowed(batch_id: int, role: str, username: str) -> None:
+    """Admins roll back any batch; others only their own, of a kind they may import.
+
+    Raises LookupError when there is no such batch, PermissionError when it is not theirs to undo.
+    """
+    row = await ImportBatch.select(ImportBatch.kind, ImportBatch.created_by).where(ImportBatch.id == batch_id).first()
+    if row is None:
+        raise LookupError(batch_id)
+    if role != "admin" and (row["created_by"] != username or row["kind"] not in kinds_for(role)):
+        raise PermissionError("Only an admin or the person who imported a batch can roll it back.")
 
 
 async def context() -> ImportContext:
@@ -117,8 +145,12 @@ async def rollback(batch_id: int, actor: str) -> RolledBack:
     return await asyncio.to_thread(rollback_import, _database_url(), batch_id, actor, audit.utcnow())
 
 
-async def batches(limit: int = 50) -> list[BatchView]:
-    rows = await ImportBatch.select().order_by(ImportBatch.id, ascending=False).limit(limit)
+async def batches(limit: int = 50, created_by: str | None = None) -> list[BatchView]:
+    """The latest batches, newest first; only one person's when ``created_by`` is given."""
+    query = ImportBatch.select().order_by(ImportBatch.id, ascending=False).limit(limit)
+    if created_by is not None:
+        query = query.where(ImportBatch.created_by == created_by)
+    rows = await query
     return [
         BatchView(
             id=r["id"],
@@ -169,8 +201,12 @@ async def import_upload(upload_id: int) -> ImportResult:
     return result
 
 
-async def upload_result(upload_id: int) -> ImportResult | None:
-    row = await ImportUpload.select(ImportUpload.result).where(ImportUpload.id == upload_id).first()
+async def upload_result(upload_id: int, created_by: str | None = None) -> ImportResult | None:
+    """The stored outcome of a job import (None while it runs, or when it is not ``created_by``'s)."""
+    query = ImportUpload.select(ImportUpload.result).where(ImportUpload.id == upload_id)
+    if created_by is not None:
+        query = query.where(ImportUpload.created_by == created_by)
+    row = await query.first()
     if row is None or not row["result"]:
         return None
     stored = json.loads(row["result"])
