@@ -36,3 +36,17 @@ def bar_chart_spec(series: Series, title: str, width: int = 640, height: int = 2
 def to_svg(spec: dict[str, object]) -> str:
     """Render a Vega-Lite spec to an SVG string (deterministic; text is escaped by the renderer)."""
     return str(vl_convert.vegalite_to_svg(spec))
+
+
+def line_chart_spec(
+    series: Series, title: str, temporal: bool, width: int = 640, height: int = 220
+) -> dict[str, object]:
+    """A Vega-Lite spec of one line per colour over x (times when ``temporal``, else ordered labels)."""
+    encoding: dict[str, object] = {
+        "x": alt.X(series.x, type="temporal" if temporal else "ordinal", title=series.x_title or series.x),
+        "y": alt.Y(series.y, type="quantitative", title=series.y_title or series.y),
+    }
+    if series.color:
+        encoding["color"] = alt.Color(series.color, type="nominal", title=series.color)
+    chart = alt.Chart(series.frame, title=title, width=width, height=height).mark_line().encode(**encoding)
+    return chart.to_dict()

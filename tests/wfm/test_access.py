@@ -55,6 +55,8 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/agents/{agent_id:str}"): EVERYONE,
     ("GET", "/jobs/{job_id:int}"): STAFF,
     ("GET", "/jobs/{job_id:int}/progress"): STAFF,
+    ("GET", "/history"): STAFF,
+    ("GET", "/history/export.csv"): STAFF,
     ("GET", "/imports"): STAFF,
     ("POST", "/imports"): STAFF,
     ("GET", "/imports/uploads/{upload_id:int}"): STAFF,
