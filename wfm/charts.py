@@ -39,11 +39,15 @@ def to_svg(spec: dict[str, object]) -> str:
 
 
 def line_chart_spec(
-    series: Series, title: str, temporal: bool, width: int = 640, height: int = 220
+    series: Series, title: str, temporal: bool, time_format: str = "", width: int = 640, height: int = 220
 ) -> dict[str, object]:
-    """A Vega-Lite spec of one line per colour over x (times when ``temporal``, else ordered labels)."""
+    """A Vega-Lite spec of one line per colour over x (times when ``temporal``, else ordered labels).
+
+    ``time_format`` is a d3 time format for the x labels (24-hour clock, e.g. ``%H:%M``).
+    """
+    axis = alt.Axis(format=time_format) if time_format else alt.Axis()
     encoding: dict[str, object] = {
-        "x": alt.X(series.x, type="temporal" if temporal else "ordinal", title=series.x_title or series.x),
+        "x": alt.X(series.x, type="temporal" if temporal else "ordinal", title=series.x_title or series.x, axis=axis),
         "y": alt.Y(series.y, type="quantitative", title=series.y_title or series.y),
     }
     if series.color:

@@ -109,11 +109,16 @@ def create_admin(username: str, password: str, full_name: str) -> None:
 
 @main.command()
 @click.option("--if-empty", is_flag=True, help="Only when the database has no users yet (keeps your data).")
-def demo(if_empty: bool) -> None:
-    """Load demo data: teams, channels, agents and a user for every role."""
+@click.option("--seed", type=int, default=7, show_default=True, help="The same seed gives the same demo.")
+@click.option("--force", is_flag=True, help="Replace everything in a non-empty database with the demo.")
+def demo(if_empty: bool, seed: int, force: bool) -> None:
+    """Load the demo contact centre: 20 teams, 4 channels, 2 years of history, agents and their data."""
     from wfm import demo as demo_data
 
-    logins = _with_db(_db_url(), lambda: demo_data.load(if_empty=if_empty))
+    try:
+        logins = _with_db(_db_url(), lambda: demo_data.load(if_empty=if_empty, seed=seed, force=force))
+    except demo_data.DemoError as error:
+        raise click.ClickException(str(error)) from None
     if logins is None:
         click.echo("The database already has users; demo data not loaded.")
         return

@@ -1,99 +1,125 @@
-"""Demo data for a first look: a Swedish contact centre with three teams, three channels and every role.
+"""`wfm demo`: a realistic Swedish contact centre, loaded through the same importer as a user's files.
 
-Later issues add history, forecasts, schedules and surveys here. Loading is refused (returns None)
-when the database already has users, so running the README command again keeps a user's data.
+The data comes from `wfm.demo_data.generate` (pure, deterministic from the seed; see docs/demo.md for
+what is planted). Here it becomes site settings, teams, channels, a user for every role and one
+import batch per file, so the demo also exercises every validation rule. Later issues extend it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import random
+import logging
+import time
 
+import msgspec
+
+from wfm import demo_data
 from wfm.forms import ChannelForm, DayHours, NewUser, SiteForm, TeamForm
-from wfm.services import accounts, audit, site
-from wfm.tables import Agent, AgentSkill, Channel, Team, User
+from wfm.services import accounts, audit, imports, site
+from wfm.tables import ALL_TABLES, Site, User
 
+log = logging.getLogger("wfm.demo")
+ACTOR = "wfm demo"
 DEMO_LOGINS: list[tuple[str, str, str]] = [
     ("admin", "admin", "triad-admin-demo"),
     ("lead", "lead", "triad-lead-demo"),
     ("agent", "agent", "triad-agent-demo"),
     ("finance", "finance", "triad-finance-demo"),
 ]
-TEAMS = ("Stockholm Voice", "Malmö Chat", "Göteborg Back Office")
-FIRST_NAMES = ("Anna", "Erik", "Maja", "Lars", "Sara", "Johan", "Elin", "Ali", "Noor", "Oskar", "Ida", "Mohammed")
-LAST_NAMES = ("Andersson", "Johansson", "Karlsson", "Nilsson", "Eriksson", "Larsson", "Olsson", "Persson", "Hassan")
+LEAD2_LOGIN = ("lead", "lead2", "triad-lead2-demo")
 
 
-def _weekdays(opens: str, closes: str, weekend: tuple[str, str] | None) -> list[DayHours]:
-    def minute(text: str) -> int:
-        hours, minutes = text.split(":")
-        return int(hours) * 60 + int(minutes)
-
-    days = [DayHours(d, minute(opens), minute(closes)) for d in range(1, 6)]
-    for d in (6, 7):
-        days.append(DayHours(d, minute(weekend[0]), minute(weekend[1])) if weekend else DayHours(d, None, None))
-    return days
+class DemoError(Exception):
+    """The demo could not be loaded; the message says why."""
 
 
-async def load(if_empty: bool = True, seed: int = 7) -> list[tuple[str, str, str]] | None:
-    """Fill an empty database with demo data; returns the demo sign-ins, or None when it had users."""
-    if if_empty and await User.count() > 0:
-        return None
-    actor = "wfm demo"
-    rng = random.Random(seed)
+async def is_empty() -> bool:
+    return await User.count() == 0
+
+
+async def wipe() -> None:
+    """Delete every row the app holds (for ``--force``), children before parents; the site row returns."""
+    for table in reversed(ALL_TABLES):
+        await table.delete(force=True)
     await site.ensure_site()
-    await site.update_site(SiteForm("Triad Demo Contact Centre", "Europe/Stockholm", "SE", "SEK", 15, 5, 8), actor)
-    team_ids = [await site.create_team(TeamForm(name), actor) for name in TEAMS]
-    channels = [
-        (
-            ChannelForm("voice", "voice", "erlang_a", 0.8, 20, 1.0, 24.0, True),
-            _weekdays("08:00", "20:00", ("10:00", "16:00")),
-        ),
-        (
-            ChannelForm("chat", "chat", "erlang_c", 0.8, 60, 2.0, 24.0, True),
-            _weekdays("08:00", "22:00", ("10:00", "18:00")),
-        ),
-        (ChannelForm("email", "email", "deferred", 0.9, 0, 1.0, 24.0, True), _weekdays("08:00", "17:00", None)),
-    ]
-    channel_ids = {form.name: await site.save_channel(None, form, hours, actor) for form, hours in channels}
 
-    user_ids = {}
-    for role, username, password in DEMO_LOGINS:
-        teams = [team_ids[0], team_ids[1]] if role == "lead" else []
-        full_name = {"admin": "Astrid Admin", "lead": "Lena Lead", "agent": "Aron Agent", "finance": "Filip Finance"}[
-            role
-        ]
-        form = NewUser(username=username, full_name=full_name, role=role, teams=teams)  # type: ignore[arg-type]
-        user_ids[role] = await accounts.create_user(form, actor, password=password)
-    # A second lead for the back office, so "a lead sees only their teams" shows in the demo.
-    await accounts.create_user(
-        NewUser(username="lead2", full_name="Goran Lead", role="lead", teams=[team_ids[2]]),
-        actor,
-        password="triad-lead2-demo",
+
+async def load(
+    if_empty: bool = True, seed: int = 7, force: bool = False, end: dt.date | None = None
+) -> list[tuple[str, str, str]] | None:
+    """Load the demo; returns the demo sign-ins, or None when ``if_empty`` and the database has users.
+
+    Without ``if_empty`` or ``force`` a non-empty database is refused with `DemoError`.
+    """
+    if not await is_empty():
+        if if_empty:
+            return None
+        if not force:
+            raise DemoError("The database is not empty; use --force to replace everything in it with the demo.")
+        await wipe()
+    started = time.perf_counter()
+    data = demo_data.generate(seed=seed, end=end)
+    log.info("demo data generated in %.1f s", time.perf_counter() - started)
+    await site.ensure_site()
+    await site.update_site(
+        SiteForm(
+            "Triad Demo Contact Centre",
+            demo_data.SITE_TIME_ZONE,
+            demo_data.HOLIDAY_COUNTRY,
+            demo_data.CURRENCY,
+            15,  # demo_data.INTERVAL_MINUTES: its history is in quarter hours
+            5,
+            8,
+        ),
+        ACTOR,
     )
+    team_ids = [await site.create_team(TeamForm(name), ACTOR) for name in data.teams]
+    for channel in data.channels:
+        # Through the same struct the admin form uses, so the demo obeys its rules too.
+        form = msgspec.convert(
+            {
+                "name": channel.name,
+                "kind": channel.kind,
+                "staffing_model": channel.staffing_model,
+                "service_level_target": channel.service_level_target,
+                "answer_within_seconds": channel.answer_within_seconds,
+                "concurrency": channel.concurrency,
+                "response_window_hours": channel.response_window_hours,
+                "active": True,
+            },
+            ChannelForm,
+        )
+        hours = [DayHours(day, *(channel.hours_on(day) or (None, None))) for day in range(1, 8)]
+        await site.save_channel(None, form, hours, ACTOR)
+    await _demo_users(data, team_ids)
+    for kind, frame in data.files():
+        result = await imports.import_file(kind, frame.to_csv(index=False).encode(), f"demo-{kind}.csv", ACTOR)
+        if not result.ok:
+            raise DemoError(f"the demo {kind} file was refused: {'; '.join(result.errors[:5])}")
+        log.info("demo %s: %d rows", kind, result.rows)
+    await audit.record(ACTOR, "demo_loaded", "database", f"seed {seed}, {len(data.teams)} teams")
+    assert await Site.count() == 1
+    return [*DEMO_LOGINS, LEAD2_LOGIN]
 
-    skills_by_team = (("voice",), ("chat", "voice"), ("email", "chat"))
-    number = 0
-    for team_index, team_id in enumerate(team_ids):
-        for _ in range(12):
-            number += 1
-            name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
-            full_time = rng.random() < 0.7
-            agent = Agent(
-                agent_id=f"A{number:03d}",
-                name="Aron Agent" if number == 1 else name,
-                team=team_id,
-                user=user_ids["agent"] if number == 1 else None,
-                min_hours_week=30.0 if full_time else 16.0,
-                max_hours_week=40.0 if full_time else 30.0,
-                max_days_week=5,
-                hourly_cost=round(rng.uniform(260, 340), 2),
-                hire_date=dt.date(2026, 11, 1) - dt.timedelta(days=rng.randint(60, 3000)),
-            )
-            await agent.save()
-            await AgentSkill.insert(
-                *[AgentSkill(agent=agent.id, channel=channel_ids[c]) for c in skills_by_team[team_index]]
-            )
-    await audit.record(actor, "demo_loaded", "database", f"{len(TEAMS)} teams, {number} agents")
-    assert await Channel.count() == len(channels) and await Team.count() == len(TEAMS)
-    return DEMO_LOGINS
+
+async def _demo_users(data: demo_data.DemoData, team_ids: list[int]) -> None:
+    """One sign-in per role. The agent's email is a current agent's of the lead's first team, so the
+    agents import links the two; the leads lead two teams and one team."""
+    agents = data.agents
+    current = agents[(agents["team"] == data.teams[0]) & (agents["leave_date"] == "")]
+    if current.empty:
+        raise DemoError("the demo has no current agent in the first team")
+    agent = current.iloc[0]
+    people = {
+        "admin": NewUser(username="admin", full_name="Astrid Admin", role="admin"),
+        "lead": NewUser(username="lead", full_name="Lena Lead", role="lead", teams=team_ids[:2]),
+        "agent": NewUser(username="agent", full_name=str(agent["name"]), role="agent", email=str(agent["email"])),
+        "finance": NewUser(username="finance", full_name="Filip Finance", role="finance"),
+    }
+    for role, _username, password in DEMO_LOGINS:
+        await accounts.create_user(people[role], ACTOR, password=password)
+    await accounts.create_user(
+        NewUser(username="lead2", full_name="Goran Lead", role="lead", teams=team_ids[2:3]),
+        ACTOR,
+        password=LEAD2_LOGIN[2],
+    )

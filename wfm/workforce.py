@@ -19,7 +19,7 @@ NEWCOMER_MONTHS = 6
 
 
 def tenure_months(hire_date: pd.Series, as_of: dt.date, leave_date: pd.Series | None = None) -> pd.Series:
-    """Months from hire to leaving, or to ``as_of`` for people still employed (average month length)."""
+    """Months from hire to the leave date (the last day employed), or to ``as_of`` (average month length)."""
     end = pd.Series(pd.Timestamp(as_of), index=hire_date.index)
     if leave_date is not None:
         left = pd.to_datetime(leave_date)
@@ -80,7 +80,7 @@ def monthly_turnover(agents: pd.DataFrame, months: list[str], newcomer_months: i
     ----------
     agents
         ``team, hire_date, leave_date, leave_reason``; dates as dates or ISO text (``leave_date`` empty or
-        NaT for people still employed). The leave date is the first day no longer employed.
+        NaT for people still employed). The leave date is the last day employed, as in HR files.
     months
         ``YYYY-MM`` labels.
     newcomer_months
@@ -100,9 +100,9 @@ def monthly_turnover(agents: pd.DataFrame, months: list[str], newcomer_months: i
         first = pd.Timestamp(f"{label}-01")
         next_first = first + pd.offsets.MonthBegin(1)
         last = next_first - pd.Timedelta(days=1)
-        employed_start = (hired.isna() | (hired <= first)) & (left.isna() | (left > first))
-        employed_end = (hired.isna() | (hired <= last)) & (left.isna() | (left > last))
-        leaving = left.notna() & (left > first) & (left <= next_first)
+        employed_start = (hired.isna() | (hired <= first)) & (left.isna() | (left >= first))
+        employed_end = (hired.isna() | (hired <= last)) & (left.isna() | (left >= last))
+        leaving = left.notna() & (left >= first) & (left <= last)
         newcomer = employed_end & hired.notna() & ((last - hired).dt.days / DAYS_PER_MONTH < newcomer_months)
         for team, index in agents.groupby("team").groups.items():
             start = int(employed_start[index].sum())

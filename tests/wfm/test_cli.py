@@ -25,13 +25,17 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> object:
     drop_pg_database(url)
 
 
-def _count_users(env: dict[str, str]) -> int:
+def _scalar(env: dict[str, str], sql: str) -> int:
     if "DATABASE_URL" in env:
         with psycopg.connect(env["DATABASE_URL"]) as connection:
-            row = connection.execute("SELECT count(*) FROM wfm_user").fetchone()
+            row = connection.execute(sql).fetchone()
             return int(row[0]) if row else 0
     with sqlite3.connect(Path(env["TRIAD_DATA_DIR"]) / "triad.sqlite3") as connection:
-        return int(connection.execute("SELECT count(*) FROM wfm_user").fetchone()[0])
+        return int(connection.execute(sql).fetchone()[0])
+
+
+def _count_users(env: dict[str, str]) -> int:
+    return _scalar(env, "SELECT count(*) FROM wfm_user")
 
 
 def test_create_admin_on_an_empty_database(empty_database: dict[str, str]) -> None:
@@ -51,12 +55,26 @@ def test_demo_loads_only_into_an_empty_database(empty_database: dict[str, str]) 
     assert run_wfm("migrate", env=env).returncode == 0
     first = run_wfm("demo", "--if-empty", env=env, timeout=300)
     assert first.returncode == 0, first.stderr
-    assert "admin / triad-admin-demo" in first.stdout
+    assert "admin / triad-admin-demo" in first.stdout and "lead2 / triad-lead2-demo" in first.stdout
+    # Every demo file went through the importer: one applied batch per kind, nothing refused.
+    assert _scalar(env, "SELECT count(DISTINCT kind) FROM import_batch WHERE status = 'applied'") == 8
+    # 2 years x 4 channels x 96 quarter hours (+4 for the autumn hour, -4 for the spring gap, per year).
+    assert 279_000 < _scalar(env, "SELECT count(*) FROM contact_interval") < 282_000
+    # Every agent has an account; the demo "agent" sign-in is one of them.
+    assert _scalar(env, 'SELECT count(*) FROM agent WHERE "user" IS NULL') == 0
+    assert (
+        _scalar(env, "SELECT count(*) FROM agent a JOIN wfm_user u ON u.id = a.\"user\" WHERE u.username = 'agent'")
+        == 1
+    )
     users = _count_users(env)
-    assert users == 5
     second = run_wfm("demo", "--if-empty", env=env)
     assert second.returncode == 0 and "already has users" in second.stdout
+    refused = run_wfm("demo", env=env)
+    assert refused.returncode == 1 and "use --force" in refused.stderr
     assert _count_users(env) == users
+    again = run_wfm("demo", "--force", env=env, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert _count_users(env) == users and _scalar(env, "SELECT count(*) FROM import_batch") == 8
 
 
 def test_migrations_go_backwards_and_forwards_again(empty_database: dict[str, str]) -> None:

@@ -50,14 +50,14 @@ def test_monthly_turnover_by_hand() -> None:
         {
             "team": ["N", "N", "N", "N", "S"],
             "hire_date": ["2020-01-01", "2020-01-01", "2025-01-10", "2020-01-01", "2020-01-01"],
-            # The leave date is the first day no longer employed.
-            "leave_date": ["2025-01-16", "2025-02-01", "", "", ""],
+            # The leave date is the last day employed.
+            "leave_date": ["2025-01-16", "2025-01-31", "", "", ""],
             "leave_reason": ["voluntary", "involuntary", "", "", ""],
         }
     )
     january = monthly_turnover(agents, ["2025-01"]).set_index("team").loc["N"]
-    # N starts January with 3 (the newcomer arrives on the 10th) and ends it with 3 (one left on the 16th;
-    # the one leaving on 1 Feb still worked the 31st): average 3. Both leavers belong to January.
+    # N starts January with 3 (the newcomer arrives on the 10th) and ends it with 3 (one left after the 16th;
+    # the one whose last day is the 31st still counts on the 31st): average 3. Both leavers are January's.
     assert (january["headcount_start"], january["headcount_end"], january["leavers"]) == (3, 3, 2)
     assert january["turnover_rate"] == pytest.approx(2 / 3)
     assert january["turnover_voluntary"] == pytest.approx(1 / 3)

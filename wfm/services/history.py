@@ -149,5 +149,6 @@ async def _chart(raw: pd.DataFrame, table: pd.DataFrame, query: HistoryQuery, ti
         Series(frame, "period", "offered", x_title=x_title, y_title="Offered contacts"),
         f"Offered contacts per {grain}",
         temporal=grain != "week",
+        time_format={"interval": "%d %b %H:%M", "day": "%d %b %Y"}.get(grain, ""),
     )
     return await asyncio.to_thread(to_svg, spec), note
