@@ -7,6 +7,7 @@ handled and abandonment is abandoned divided by offered, both only where the col
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 GRAINS = ("interval", "day", "week")
@@ -35,9 +36,13 @@ def aggregate(intervals: pd.DataFrame, grain: str, time_zone: str) -> pd.DataFra
         raise ValueError(f"grain must be one of {', '.join(GRAINS)}, got {grain!r}")
     if intervals.empty:
         return pd.DataFrame(columns=list(COLUMNS))
-    local = pd.to_datetime(intervals["interval_start"], utc=True).dt.tz_convert(time_zone)
+    utc = pd.to_datetime(intervals["interval_start"], utc=True)
+    # Naive local clock times: formatting tz-aware values is ten times slower in pandas.
+    local = utc.dt.tz_convert(time_zone).dt.tz_localize(None)
+    key: pd.Series
     if grain == "interval":
-        key = local.dt.strftime("%Y-%m-%d %H:%M")
+        # Grouped by the instant, so the repeated autumn hour stays two rows; its labels carry the offset.
+        key = utc
     elif grain == "day":
         key = local.dt.strftime("%Y-%m-%d")
     else:
@@ -56,6 +61,8 @@ def aggregate(intervals: pd.DataFrame, grain: str, time_zone: str) -> pd.DataFra
         }
     )
     summed = work.groupby("period", sort=True).sum(min_count=1)
+    if grain == "interval":
+        summed.index = _interval_labels(pd.DatetimeIndex(summed.index), time_zone)
     handled = summed["handled"]
     result = pd.DataFrame(
         {
@@ -75,3 +82,15 @@ def aggregate(intervals: pd.DataFrame, grain: str, time_zone: str) -> pd.DataFra
         }
     )
     return result.reset_index(drop=True)
+
+
+def _interval_labels(starts: pd.DatetimeIndex, time_zone: str) -> pd.Index:
+    """Local ``YYYY-MM-DD HH:MM``; where a local time occurs twice (the autumn hour) its offset is added."""
+    local = starts.tz_convert(time_zone)
+    labels = pd.Index(local.tz_localize(None).strftime("%Y-%m-%d %H:%M"))
+    repeated = labels.duplicated(keep=False)
+    if repeated.any():
+        suffix = np.full(len(labels), "", dtype=object)
+        suffix[repeated] = pd.Index(local[repeated].strftime("%z")).str.replace(r"(\d\d)$", r":\1", regex=True)
+        labels = labels + suffix
+    return labels

@@ -102,3 +102,11 @@ def test_history_csv_download_and_bad_dates(client: TestClient[Any]) -> None:
     assert bad.status_code == 422 and "start: Give a date as YYYY-MM-DD." in bad.text
     backwards = client.get("/history?channel=1&start=2025-01-05&end=2025-01-01")
     assert backwards.status_code == 422 and "The end date is before the start date." in backwards.text
+
+
+def test_the_repeated_autumn_hour_stays_two_intervals_with_their_offsets() -> None:
+    # 00:00-02:00 UTC on 26 Oct 2025 = 02:00-02:59 local twice (summer time, then winter time).
+    table = aggregate(_frame("2025-10-26T00:00", "2025-10-26T02:00", offered=1), "interval", "Europe/Stockholm")
+    assert len(table) == 8 and table["offered"].tolist() == [1] * 8
+    assert table["period"].tolist()[:2] == ["2025-10-26 02:00+02:00", "2025-10-26 02:15+02:00"]
+    assert table["period"].tolist()[4:6] == ["2025-10-26 02:00+01:00", "2025-10-26 02:15+01:00"]

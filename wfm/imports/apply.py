@@ -15,17 +15,14 @@ Sync DB-API code (sqlite3 or psycopg), run in a worker thread or a job process.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-import psycopg
 from piccolo.columns import Boolean, Date, Float, ForeignKey, Integer, Serial, Timestamptz
 from piccolo.table import Table
 
+from wfm.dbapi import DbApi, quoted
 from wfm.imports.spec import KINDS, KindSpec, Parsed
 
 # An unusable password for accounts an agents import creates: a PBKDF2 record whose hash can never
@@ -50,65 +47,6 @@ class RolledBack:
     batch_id: int
     restored: int
     removed: int
-
-
-class _Db:
-    """One DB-API connection with the two dialects' differences in one place."""
-
-    def __init__(self, database_url: str) -> None:
-        self.sqlite = not database_url.startswith(("postgres://", "postgresql://"))
-        if self.sqlite:
-            path = database_url.removeprefix("sqlite:///")
-            self.connection: Any = sqlite3.connect(path, timeout=5, isolation_level=None)
-            self.connection.execute("PRAGMA foreign_keys = ON")
-        else:
-            self.connection = psycopg.connect(database_url, autocommit=True)
-
-    def sql(self, text: str) -> str:
-        return text if self.sqlite else text.replace("?", "%s")
-
-    def run(self, text: str, params: Sequence[Any] = ()) -> Any:
-        cursor = self.connection.cursor()
-        cursor.execute(self.sql(text), tuple(params))
-        return cursor
-
-    def one(self, text: str, params: Sequence[Any] = ()) -> Any:
-        row = self.run(text, params).fetchone()
-        return None if row is None else row[0]
-
-    def stamp(self, value: dt.datetime) -> Any:
-        return str(value.astimezone(dt.UTC)) if self.sqlite else value
-
-    def differs(self, left: str, right: str, columns: Sequence[str], exprs: dict[str, str] | None = None) -> str:
-        """SQL that is true when any column differs, NULL-safely."""
-        exprs = exprs or {}
-        pairs = [(f'{left}."{c}"', exprs.get(c, f'{right}."{c}"')) for c in columns]
-        if self.sqlite:
-            return "(" + " OR ".join(f"{a} IS NOT {b}" for a, b in pairs) + ")"
-        return f"(({', '.join(a for a, _ in pairs)}) IS DISTINCT FROM ({', '.join(b for _, b in pairs)}))"
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        self.run("BEGIN IMMEDIATE" if self.sqlite else "BEGIN")
-        try:
-            yield
-        except BaseException:
-            self.run("ROLLBACK")
-            raise
-        self.run("COMMIT")
-
-    def load(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-        names = _names(columns)
-        if self.sqlite:
-            marks = ", ".join("?" for _ in columns)
-            self.connection.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
-            return
-        with self.connection.cursor().copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-
-    def close(self) -> None:
-        self.connection.close()
 
 
 def _column_types(table: type[Table], sqlite: bool) -> dict[str, str]:
@@ -144,12 +82,6 @@ def _all_columns(spec: KindSpec) -> list[str]:
     return [c._meta.db_column_name for c in _table(spec.table)._meta.columns if c._meta.name != "id"]
 
 
-def _names(columns: Sequence[str], alias: str = "") -> str:
-    """Quoted column names (``user`` is a keyword), optionally qualified."""
-    prefix = f"{alias}." if alias else ""
-    return ", ".join(f'{prefix}"{c}"' for c in columns)
-
-
 def _records(frame: pd.DataFrame, integer_columns: set[str]) -> list[tuple[Any, ...]]:
     """Rows as tuples of plain Python values: None for missing, int for integer columns (COPY is strict)."""
     columns = []
@@ -172,7 +104,7 @@ def apply_import(
     if not parsed.ok:
         raise ImportRefusedError("the file has errors; nothing was written")
     spec = KINDS[parsed.kind]
-    db = _Db(database_url)
+    db = DbApi(database_url)
     try:
         return _apply(db, spec, parsed, filename, sha256, actor, now, upload_id)
     finally:
@@ -180,7 +112,7 @@ def apply_import(
 
 
 def _apply(
-    db: _Db, spec: KindSpec, parsed: Parsed, filename: str, sha256: str, actor: str, now: dt.datetime, upload_id: int
+    db: DbApi, spec: KindSpec, parsed: Parsed, filename: str, sha256: str, actor: str, now: dt.datetime, upload_id: int
 ) -> Applied:
     table = spec.table
     types = _column_types(_table(table), db.sqlite)
@@ -202,9 +134,9 @@ def _apply(
     exprs = {"team": '(SELECT t.id FROM team t WHERE t.name = s."team")'} if spec.kind == "agents" else {}
     key_match = " AND ".join(f'd."{k}" = s."{k}"' for k in spec.key)
     copied = _all_columns(spec)
-    names = _names(columns)
-    key = _names(spec.key)
-    key = _names(spec.key)
+    names = quoted(columns)
+    key = quoted(spec.key)
+    key = quoted(spec.key)
     sources = ", ".join(exprs.get(c, f's."{c}"') for c in columns)
     updates = ", ".join(f'"{c}" = excluded."{c}"' for c in [*spec.values, "batch_id"])
     with db.transaction():
@@ -226,8 +158,8 @@ def _apply(
             )
         )
         db.run(
-            f"INSERT INTO {table}_prior (id, {_names(copied)}, replaced_by) "
-            f"SELECT d.id, {_names(copied, 'd')}, ? FROM {table} d JOIN import_stage s ON {key_match} "
+            f"INSERT INTO {table}_prior (id, {quoted(copied)}, replaced_by) "
+            f"SELECT d.id, {quoted(copied, 'd')}, ? FROM {table} d JOIN import_stage s ON {key_match} "
             f"WHERE {db.differs('d', 's', spec.values, exprs)}",
             (batch_id,),
         )
@@ -254,7 +186,7 @@ def _apply(
     return Applied(batch_id, changed)
 
 
-def _agents_follow_up(db: _Db, batch_id: int) -> None:
+def _agents_follow_up(db: DbApi, batch_id: int) -> None:
     """Skills and accounts of the agents this batch wrote: skills from the file, an account per agent.
 
     An agent is linked to the user whose username is the agent id or whose email is the agent's, when
@@ -288,7 +220,7 @@ def _agents_follow_up(db: _Db, batch_id: int) -> None:
     db.run(link, (batch_id,))
 
 
-def _audit(db: _Db, now: dt.datetime, actor: str, action: str, target: str, detail: str) -> None:
+def _audit(db: DbApi, now: dt.datetime, actor: str, action: str, target: str, detail: str) -> None:
     db.run(
         "INSERT INTO audit_event (at, actor, action, target, detail, ip) VALUES (?, ?, ?, ?, ?, '')",
         (db.stamp(now), actor, action, target[:200], detail),
@@ -297,7 +229,7 @@ def _audit(db: _Db, now: dt.datetime, actor: str, action: str, target: str, deta
 
 def rollback_import(database_url: str, batch_id: int, actor: str, now: dt.datetime) -> RolledBack:
     """Undo batch ``batch_id``: see the module docstring. Raises `ImportRefusedError` with the reason."""
-    db = _Db(database_url)
+    db = DbApi(database_url)
     try:
         with db.transaction():
             row = db.run("SELECT kind, status, filename FROM import_batch WHERE id = ?", (batch_id,)).fetchone()
@@ -342,7 +274,7 @@ def rollback_import(database_url: str, batch_id: int, actor: str, now: dt.dateti
         db.close()
 
 
-def _resync_skills(db: _Db, batch_id: int) -> None:
+def _resync_skills(db: DbApi, batch_id: int) -> None:
     """Skills of the agents a rollback restored, from their restored ``skills`` text."""
     channels = dict(db.run("SELECT name, id FROM channel").fetchall())
     agents = db.run(

@@ -12,6 +12,8 @@ import pandas as pd
 
 from wfm import history
 from wfm.charts import Series, line_chart_spec, to_svg
+from wfm.db import database_url_of
+from wfm.dbapi import DbApi
 from wfm.services.site import get_site
 from wfm.tables import Channel, ContactInterval
 
@@ -75,25 +77,30 @@ async def bounds(channel_id: int, time_zone: str) -> tuple[dt.date, dt.date] | N
 
 
 async def intervals(channel_id: int, first: dt.date, last: dt.date, time_zone: str) -> pd.DataFrame:
-    """Stored rows of the channel (all teams) from local midnight of ``first`` to the end of ``last``."""
+    """Stored rows of the channel (all teams) from local midnight of ``first`` to the end of ``last``.
+
+    Read with plain DB-API into a frame: two years of quarter hours are 70,000 rows, and building an
+    ORM dict per row took most of a second.
+    """
     zone = ZoneInfo(time_zone)
     start = dt.datetime.combine(first, dt.time(), zone)
     end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), zone)
-    rows = await ContactInterval.select(
-        ContactInterval.interval_start,
-        ContactInterval.offered,
-        ContactInterval.handled,
-        ContactInterval.abandoned,
-        ContactInterval.aht_seconds,
-        ContactInterval.answered_within_sl,
-    ).where(
-        (ContactInterval.channel == channel_id)
-        & (ContactInterval.interval_start >= start)
-        & (ContactInterval.interval_start < end)
-    )
-    columns = ["interval_start", "offered", "handled", "abandoned", "aht_seconds", "answered_within_sl"]
-    frame = pd.DataFrame.from_records(rows, columns=columns)
-    for column in columns[1:]:
+    return await asyncio.to_thread(_read_intervals, database_url_of(ContactInterval._meta.db), channel_id, start, end)
+
+
+def _read_intervals(database_url: str, channel_id: int, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
+    db = DbApi(database_url)
+    try:
+        frame = db.frame(
+            "SELECT interval_start, offered, handled, abandoned, aht_seconds, answered_within_sl "
+            "FROM contact_interval WHERE channel = ? AND interval_start >= ? AND interval_start < ? "
+            "ORDER BY interval_start",
+            (channel_id, db.stamp(start), db.stamp(end)),
+        )
+    finally:
+        db.close()
+    frame["interval_start"] = pd.to_datetime(frame["interval_start"], utc=True, format="ISO8601")
+    for column in ("offered", "handled", "abandoned", "aht_seconds", "answered_within_sl"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
     return frame
 
