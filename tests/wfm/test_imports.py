@@ -8,7 +8,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from wfm.services import imports
+from wfm.forms import FormError
+from wfm.services import imports, site
 from wfm.services.imports import ImportRefusedError
 from wfm.settings import Settings
 from wfm.tables import (
@@ -348,3 +349,12 @@ async def test_large_upload_imports_once_even_when_the_job_runs_twice(db: Settin
     assert await ImportBatch.count() == 1 and await ContactInterval.count() == 96
     stored = await imports.upload_result(upload)
     assert stored is not None and stored.changed == 96
+
+
+async def test_a_team_with_imported_outcomes_cannot_be_deleted(db: Settings) -> None:
+    await _setup()
+    assert (await _import("outcomes", "period,team,csat_pct\n2025-01,North,80")).ok
+    north = (await one(Team.select(Team.id).where(Team.name == "North")))["id"]
+    with pytest.raises(FormError, match="roll those imports back first"):
+        await site.delete_team(north, "tester")
+    assert await Team.exists().where(Team.id == north)

@@ -8,7 +8,7 @@ from typing import Any
 from wfm.db import write_transaction
 from wfm.forms import ChannelForm, DayHours, FormError, SiteForm, TeamForm, check_time_zone
 from wfm.services import audit
-from wfm.tables import Agent, Channel, ChannelHours, Site, Team, TeamMember
+from wfm.tables import Agent, Channel, ChannelHours, ContactInterval, Outcome, Site, Team, TeamMember
 
 SITE_ID = 1
 # Default staffing model for each channel kind: live channels queue, written ones are deferred work.
@@ -137,6 +137,11 @@ async def delete_team(team_id: int, actor: str) -> None:
         raise FormError({"team": "No such team."})
     if await Agent.exists().where(Agent.team == team_id):
         raise FormError({"team": f"{team['name']} still has agents on its roster; move them first."})
+    # Imported history and outcomes refer to the team by id: deleting it would orphan them.
+    if await ContactInterval.exists().where(ContactInterval.team_id == team_id) or await Outcome.exists().where(
+        Outcome.team_id == team_id
+    ):
+        raise FormError({"team": f"{team['name']} has imported history or outcomes; roll those imports back first."})
     await Team.delete().where(Team.id == team_id)
     await audit.record(actor, "team_deleted", team["name"])
 
