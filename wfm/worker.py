@@ -54,9 +54,14 @@ async def defer(app: procrastinate.App, job_id: int) -> None:
 async def run_embedded(settings: Settings, stop: asyncio.Event, poll_seconds: float = 0.5) -> None:
     """Run queued jobs one at a time until ``stop`` is set, re-queueing jobs whose worker died."""
     while not stop.is_set():
-        for stalled_id in await jobs.requeue_stalled(settings.job_stalled_seconds):
-            log.warning("job %s stalled; queued again", stalled_id)
-        job_id = await jobs.claim_next()
+        try:
+            for stalled_id in await jobs.requeue_stalled(settings.job_stalled_seconds):
+                log.warning("job %s stalled; queued again", stalled_id)
+            job_id = await jobs.claim_next()
+        except Exception:
+            # A busy or briefly unreachable database must not end the worker: try again shortly.
+            log.exception("could not look for jobs; trying again")
+            job_id = None
         if job_id is None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), poll_seconds)

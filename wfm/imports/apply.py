@@ -136,7 +136,6 @@ def _apply(
     copied = _all_columns(spec)
     names = quoted(columns)
     key = quoted(spec.key)
-    key = quoted(spec.key)
     sources = ", ".join(exprs.get(c, f's."{c}"') for c in columns)
     updates = ", ".join(f'"{c}" = excluded."{c}"' for c in [*spec.values, "batch_id"])
     with db.transaction():
@@ -249,8 +248,9 @@ def rollback_import(database_url: str, batch_id: int, actor: str, now: dt.dateti
                     f"batch {later} later changed rows that batch {batch_id} wrote; roll back batch {later} first"
                 )
             removed = db.run(
-                f"DELETE FROM {table} WHERE batch_id = ? AND NOT EXISTS "
-                f"(SELECT 1 FROM {table}_prior p WHERE p.replaced_by = ? AND p.id = {table}.id)",
+                # NOT IN runs the subquery once; a correlated NOT EXISTS made SQLite quadratic here.
+                f"DELETE FROM {table} WHERE batch_id = ? AND id NOT IN "
+                f"(SELECT p.id FROM {table}_prior p WHERE p.replaced_by = ?)",
                 (batch_id, batch_id),
             ).rowcount
             copied = _all_columns(spec)

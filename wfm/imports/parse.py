@@ -295,9 +295,9 @@ def _aggregate_history(rows: pd.DataFrame, context: ImportContext) -> pd.DataFra
     UTC plus the row's own offset.
     """
     planning = pd.Timedelta(minutes=context.interval_minutes)
-    offset = rows["start"].dt.tz_convert(context.time_zone).map(lambda t: t.utcoffset())
-    local_clock = rows["start"].dt.tz_localize(None) + pd.to_timedelta(offset)
-    bucket = (local_clock.dt.floor(planning) - pd.to_timedelta(offset)).dt.tz_localize("UTC")
+    local_clock = rows["start"].dt.tz_convert(context.time_zone).dt.tz_localize(None)
+    offset = local_clock - rows["start"].dt.tz_localize(None)
+    bucket = (local_clock.dt.floor(planning) - offset).dt.tz_localize("UTC")
     weight = rows["handled"].where(rows["handled"].notna(), rows["offered"])
     work = rows.assign(
         bucket=bucket,

@@ -187,18 +187,40 @@ async def import_upload(upload_id: int) -> ImportResult:
     row = await ImportUpload.select().where(ImportUpload.id == upload_id).first()
     if row is None:
         raise ValueError(f"upload {upload_id} is gone")
+    if row["batch_id"] and row["result"]:
+        return _stored_result(row["result"])
     if row["batch_id"]:
-        stored = json.loads(row["result"] or "{}")
-        return ImportResult(
-            **{**stored, "errors": tuple(stored.get("errors", ())), "warnings": tuple(stored.get("warnings", ()))}
+        # The worker died after the write committed and before it stored the outcome: rebuild it.
+        batch = await ImportBatch.select().where(ImportBatch.id == row["batch_id"]).first()
+        assert batch is not None
+        result = ImportResult(
+            kind=batch["kind"],
+            filename=batch["filename"],
+            rows=batch["rows"],
+            errors=(),
+            error_count=0,
+            warnings=tuple(w for w in batch["warnings"].split("\n") if w),
+            batch_id=batch["id"],
+            changed=batch["changed"],
         )
+        await _store_result(upload_id, result)
+        return result
     result = await import_file(row["kind"], row["content"].encode(), row["filename"], row["created_by"], upload_id)
+    await _store_result(upload_id, result)
+    return result
+
+
+async def _store_result(upload_id: int, result: ImportResult) -> None:
+    """Keep the outcome for the page; the content is no longer needed once the file is in (or refused)."""
     payload = json.dumps({**result.__dict__, "errors": list(result.errors), "warnings": list(result.warnings)})
-    # The content is no longer needed once the file is in (or refused): keep the outcome only.
     await ImportUpload.update({ImportUpload.result: payload, ImportUpload.content: ""}).where(
         ImportUpload.id == upload_id
     )
-    return result
+
+
+def _stored_result(payload: str) -> ImportResult:
+    stored = json.loads(payload)
+    return ImportResult(**{**stored, "errors": tuple(stored["errors"]), "warnings": tuple(stored["warnings"])})
 
 
 async def upload_result(upload_id: int, created_by: str | None = None) -> ImportResult | None:
@@ -209,5 +231,4 @@ async def upload_result(upload_id: int, created_by: str | None = None) -> Import
     row = await query.first()
     if row is None or not row["result"]:
         return None
-    stored = json.loads(row["result"])
-    return ImportResult(**{**stored, "errors": tuple(stored["errors"]), "warnings": tuple(stored["warnings"])})
+    return _stored_result(row["result"])
