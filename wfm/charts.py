@@ -54,3 +54,19 @@ def line_chart_spec(
         encoding["color"] = alt.Color(series.color, type="nominal", title=series.color)
     chart = alt.Chart(series.frame, title=title, width=width, height=height).mark_line().encode(**encoding)
     return chart.to_dict()
+
+
+def forecast_chart_spec(
+    actual: pd.DataFrame, forecast: pd.DataFrame, title: str, width: int = 720, height: int = 240
+) -> dict[str, object]:
+    """Actuals as a line, the forecast as a P50 line with a P50-P95 band and a dashed P80 line
+    (DESIGN.md, Quantiles). Frames: ``time`` (local, naive) and ``offered``; ``p50, p80, p95``."""
+    x = alt.X("time:T", title="Local time", axis=alt.Axis(format="%d %b %H:%M"))
+    band = alt.Chart(forecast).mark_area(opacity=0.25).encode(x=x, y=alt.Y("p50:Q", title="Contacts"), y2="p95:Q")
+    p80 = alt.Chart(forecast).mark_line(strokeDash=[4, 3]).encode(x=x, y="p80:Q")
+    p50 = alt.Chart(forecast).mark_line().encode(x=x, y="p50:Q")
+    layers = [band, p80, p50]
+    if not actual.empty:
+        layers.insert(0, alt.Chart(actual).mark_line(color="#555").encode(x=x, y="offered:Q"))
+    chart = alt.layer(*layers).properties(title=title, width=width, height=height)
+    return chart.to_dict()

@@ -95,9 +95,74 @@ async def import_upload(ctx: JobContext) -> str:
     return f"import_upload:{upload_id}"
 
 
-# The job kinds; later issues add forecasting and schedule generation here.
-KINDS: dict[str, JobFunction] = {"audit_rollup": audit_rollup, "import": import_upload}
-KIND_TITLES = {"audit_rollup": "Rebuild the daily audit summary", "import": "Import a file"}
+async def forecast(ctx: JobContext) -> str:
+    """Forecast channels (`wfm.services.forecasts.run`); a retry returns the versions already stored."""
+    from wfm.services import forecasts
+
+    loop = asyncio.get_running_loop()
+    updates: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
+
+    def progress(percent: int, message: str) -> None:
+        # Called from the forecasting thread: hand the numbers to the loop, which writes them.
+        loop.call_soon_threadsafe(updates.put_nowait, (percent, message))
+
+    async def report() -> None:
+        while True:
+            percent, message = await updates.get()
+            while not updates.empty():
+                percent, message = updates.get_nowait()
+            await ctx.progress(percent, message)
+
+    reporter = asyncio.create_task(report())
+    try:
+        result = await forecasts.run(
+            [int(c) for c in ctx.inputs["channel_ids"]],
+            int(ctx.inputs.get("horizon_days", 14)),
+            str(ctx.inputs.get("method", "auto")),
+            str(ctx.inputs.get("actor", "")),
+            snapshot=bool(ctx.inputs.get("snapshot", False)),
+            job_id=ctx.job_id,
+            progress=progress,
+        )
+    except ValueError as error:
+        raise JobInputError(str(error)) from None
+    finally:
+        reporter.cancel()
+    if not result.version_ids:
+        raise JobInputError("; ".join(result.warnings) or "nothing to forecast")
+    return "forecast_versions:" + ",".join(str(v) for v in result.version_ids)
+
+
+async def start_forecast_snapshot(horizon_days: int = 14) -> int | None:
+    """Queue today's forecast snapshot for the accuracy ledger, unless it exists, is pending, or there is
+    no history yet; returns the job id. The worker calls this every hour (DESIGN.md, Long work)."""
+    from wfm.services import forecasts
+    from wfm.tables import Channel, ContactInterval
+
+    site = await get_site()
+    if not await ContactInterval.exists() or not await forecasts.snapshot_due(site.time_zone):
+        return None
+    pending = await Job.select(Job.inputs).where((Job.kind == "forecast") & Job.status.is_in(["queued", "running"]))
+    if any(json.loads(r["inputs"]).get("snapshot") for r in pending):
+        return None
+    channel_ids = [r["id"] for r in await Channel.select(Channel.id).where(Channel.active == True)]  # noqa: E712
+    inputs = {
+        "channel_ids": channel_ids,
+        "horizon_days": horizon_days,
+        "method": "auto",
+        "actor": "daily snapshot",
+        "snapshot": True,
+    }
+    return await create("forecast", inputs, "daily snapshot")
+
+
+# The job kinds; later issues add schedule generation here.
+KINDS: dict[str, JobFunction] = {"audit_rollup": audit_rollup, "import": import_upload, "forecast": forecast}
+KIND_TITLES = {
+    "audit_rollup": "Rebuild the daily audit summary",
+    "import": "Import a file",
+    "forecast": "Forecast contact volume",
+}
 
 
 async def create(kind: str, inputs: dict[str, Any], created_by: str, max_attempts: int = 3) -> int:

@@ -298,6 +298,73 @@ class WorkedHours(Table):
     batch_id = Integer(default=0)
 
 
+class ForecastVersion(Table):
+    """One statistical forecast of one channel: when it was made, how, and how it was chosen.
+
+    ``snapshot`` marks the daily copy the accuracy ledger compares with actuals; ``report`` holds the
+    backtest table, the reason for the model and the warnings (JSON).
+    """
+
+    id: Serial
+    channel = ForeignKey(Channel, on_delete=OnDelete.cascade, null=False)
+    generated_at = Timestamptz()
+    created_by = Varchar(length=150, default="")
+    method = Varchar(length=20, default="auto")
+    model = Varchar(length=20, default="")
+    horizon_days = Integer(default=14)
+    first_day = Date()
+    last_day = Date()
+    snapshot = Boolean(default=False)
+    report = JSON(default="{}")
+    # The job that made it (0: none): a retried job finds its versions instead of making more.
+    job_id = Integer(default=0)
+
+
+class ForecastInterval(Table):
+    """The forecast of one interval (UTC start) in a version; unique on (version, interval_start)."""
+
+    id: Serial
+    version = ForeignKey(ForecastVersion, on_delete=OnDelete.cascade, null=False)
+    interval_start = Timestamptz()
+    offered_p50 = Float(default=0.0)
+    offered_p80 = Float(default=0.0)
+    offered_p95 = Float(default=0.0)
+    aht_seconds = Float(null=True, default=None)
+    model = Varchar(length=20, default="")
+
+
+class ForecastAdjustment(Table):
+    """A lead's manual change to a channel's forecast: a percentage over a time range, with a reason.
+
+    Kept apart from the statistical forecast and shown as such; ``[start_at, end_at)`` in UTC.
+    """
+
+    id: Serial
+    channel = ForeignKey(Channel, on_delete=OnDelete.cascade, null=False)
+    start_at = Timestamptz()
+    end_at = Timestamptz()
+    percent = Float()
+    reason = Text(default="")
+    created_by = Varchar(length=150, default="")
+    created_at = Timestamptz()
+
+
+class ForecastEvent(Table):
+    """A user-defined special period (site-local dates): a multiplier or "treat like day X".
+
+    ``channel`` NULL means every channel.
+    """
+
+    id: Serial
+    name = Varchar(length=80)
+    first_day = Date()
+    last_day = Date()
+    multiplier = Float(null=True, default=None)
+    like_day = Date(null=True, default=None)
+    channel = ForeignKey(Channel, on_delete=OnDelete.cascade, null=True)
+    created_by = Varchar(length=150, default="")
+
+
 def _prior_table(table: type[Table]) -> type[Table]:
     """The shadow of an imported table: the prior version of every row an import batch replaced.
 
@@ -339,6 +406,10 @@ ALL_TABLES: list[type[Table]] = [
     FinanceMonth,
     Overhead,
     WorkedHours,
+    ForecastVersion,
+    ForecastInterval,
+    ForecastAdjustment,
+    ForecastEvent,
 ]
 # Shadow tables for rollback, one per imported table (see `_prior_table`).
 PRIOR_TABLES: dict[str, type[Table]] = {

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import signal
+import time
 
 import procrastinate
 
@@ -34,6 +35,14 @@ def procrastinate_app(database_url: str, heartbeat_seconds: float = 5.0) -> proc
         if await jobs.claim(job_id):
             await jobs.execute(job_id, heartbeat_seconds)
 
+    # Hourly: procrastinate defers a periodic task once per tick across all workers.
+    @app.periodic(cron="7 * * * *", periodic_id="forecast_snapshot")
+    @app.task(name="wfm.forecast_snapshot", queueing_lock="forecast_snapshot", pass_context=False)
+    async def forecast_snapshot(timestamp: int) -> None:
+        job_id = await jobs.start_forecast_snapshot()
+        if job_id is not None and await jobs.claim(job_id):
+            await jobs.execute(job_id, heartbeat_seconds)
+
     return app
 
 
@@ -52,9 +61,15 @@ async def defer(app: procrastinate.App, job_id: int) -> None:
 
 
 async def run_embedded(settings: Settings, stop: asyncio.Event, poll_seconds: float = 0.5) -> None:
-    """Run queued jobs one at a time until ``stop`` is set, re-queueing jobs whose worker died."""
+    """Run queued jobs one at a time until ``stop`` is set, re-queueing jobs whose worker died; once an
+    hour, queue the daily forecast snapshot when it is due."""
+    next_tick = 0.0
     while not stop.is_set():
         try:
+            if time.monotonic() >= next_tick:
+                next_tick = time.monotonic() + 3600
+                if (snapshot := await jobs.start_forecast_snapshot()) is not None:
+                    log.info("job %s: daily forecast snapshot queued", snapshot)
             for stalled_id in await jobs.requeue_stalled(settings.job_stalled_seconds):
                 log.warning("job %s stalled; queued again", stalled_id)
             job_id = await jobs.claim_next()

@@ -55,6 +55,12 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/agents/{agent_id:str}"): EVERYONE,
     ("GET", "/jobs/{job_id:int}"): STAFF,
     ("GET", "/jobs/{job_id:int}/progress"): STAFF,
+    ("GET", "/forecast"): STAFF,
+    ("POST", "/forecast/run"): {"admin", "lead"},
+    ("POST", "/forecast/adjustments"): {"admin", "lead"},
+    ("POST", "/forecast/adjustments/{adjustment_id:int}/delete"): {"admin", "lead"},
+    ("GET", "/api/forecasts/{channel_id:int}"): STAFF,
+    ("POST", "/api/forecasts"): {"admin", "lead"},
     ("GET", "/history"): STAFF,
     ("GET", "/history/export.csv"): STAFF,
     ("GET", "/imports"): STAFF,
@@ -145,6 +151,7 @@ def _seed(client: TestClient[Any]) -> dict[str, str]:
         "batch_id": "999",
         "upload_id": "999",
         "kind": "no-such-kind",
+        "adjustment_id": "999",
     }
 
 

@@ -12,12 +12,13 @@ from litestar.params import Body, FromPath, FromQuery
 from wfm import jobs, security
 from wfm.forms import FormError, SiteForm
 from wfm.routes.imports import MAX_UPLOAD_BYTES
-from wfm.services import accounts, imports, roster, site
+from wfm.services import accounts, forecasts, imports, roster, site
 
 ADMIN_ONLY = security.roles(security.ADMIN)
 STAFF = security.roles(security.ADMIN, security.LEAD, security.FINANCE)
 EVERYONE = security.roles(*security.ALL_ROLES)
 IMPORTERS = STAFF
+PLANNERS = security.roles(security.ADMIN, security.LEAD)
 
 
 class Me(msgspec.Struct):
@@ -32,6 +33,12 @@ class Me(msgspec.Struct):
 class TeamOut(msgspec.Struct):
     id: int
     name: str
+
+
+class ForecastIn(msgspec.Struct):
+    channel_ids: Annotated[list[int], msgspec.Meta(min_length=1)]
+    horizon_days: Annotated[int, msgspec.Meta(ge=1, le=62)] = 14
+    method: Literal["auto", "snaive", "ets", "mstl", "regression"] = "auto"
 
 
 class JobIn(msgspec.Struct):
@@ -141,6 +148,26 @@ class ApiController(Controller):
         except imports.ImportRefusedError as exc:
             return Response({"detail": str(exc), "status_code": 409}, status_code=409)
         return Response(done, status_code=200)
+
+    @get("/forecasts/{channel_id:int}", opt=STAFF, summary="A channel's latest forecast: version, intervals")
+    async def latest_forecast(self, channel_id: FromPath[int]) -> dict[str, Any]:
+        version = await forecasts.latest_version(channel_id)
+        if version is None:
+            raise NotFoundException("No forecast for this channel yet.")
+        frame = await forecasts.intervals(version.id)
+        frame["interval_start"] = frame["interval_start"].map(lambda t: t.isoformat())
+        rows = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+        return {"version": version, "intervals": rows}
+
+    @post("/forecasts", opt=PLANNERS, summary="Start a forecast job for channels")
+    async def start_forecast(
+        self, request: Request[Any, Any, Any], data: Annotated[ForecastIn, Body()]
+    ) -> jobs.JobView:
+        inputs = {**msgspec.structs.asdict(data), "actor": request.user.username}
+        job_id = await jobs.submit(request.app.state.queue, "forecast", inputs, request.user.username)
+        job = await jobs.get(job_id)
+        assert job is not None
+        return job
 
 
 api_router = Router(path="/api", route_handlers=[ApiController])
