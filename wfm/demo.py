@@ -10,13 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from zoneinfo import ZoneInfo
 
 import msgspec
 
 from wfm import demo_data
 from wfm.forms import ChannelForm, DayHours, NewUser, SiteForm, TeamForm
-from wfm.services import accounts, audit, imports, site
-from wfm.tables import ALL_TABLES, Site, User
+from wfm.services import accounts, audit, forecasts, imports, site
+from wfm.tables import ALL_TABLES, Channel, Site, User
 
 log = logging.getLogger("wfm.demo")
 ACTOR = "wfm demo"
@@ -97,9 +98,26 @@ async def load(
         if not result.ok:
             raise DemoError(f"the demo {kind} file was refused: {'; '.join(result.errors[:5])}")
         log.info("demo %s: %d rows", kind, result.rows)
+    await _demo_forecasts(data.end)
     await audit.record(ACTOR, "demo_loaded", "database", f"seed {seed}, {len(data.teams)} teams")
     assert await Site.count() == 1
     return [*DEMO_LOGINS, LEAD2_LOGIN]
+
+
+async def _demo_forecasts(last_day: dt.date) -> None:
+    """Past daily snapshots (for the accuracy ledger) and a forecast from the day after the history.
+
+    They use the regression model without a backtest to keep the demo quick; the worker's daily tick
+    then adds today's `auto` snapshot with its backtest once the app runs.
+    """
+    zone = ZoneInfo(demo_data.SITE_TIME_ZONE)
+    channel_ids = [r["id"] for r in await Channel.select(Channel.id)]
+    for days_back in (7, 5, 3, 1):
+        as_of = dt.datetime.combine(last_day - dt.timedelta(days=days_back - 1), dt.time(), zone)
+        await forecasts.run(channel_ids, 14, "regression", ACTOR, snapshot=True, as_of=as_of)
+    as_of = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(), zone)
+    await forecasts.run(channel_ids, 14, "regression", ACTOR, as_of=as_of)
+    log.info("demo forecasts made")
 
 
 async def _demo_users(data: demo_data.DemoData, team_ids: list[int]) -> None:

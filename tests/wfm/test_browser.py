@@ -76,7 +76,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("browser-data")
     env = {"TRIAD_DATA_DIR": str(data_dir), "EMBEDDED_WORKER": "0", "DATABASE_URL": "", "REDIS_URL": ""}
     for command in (["migrate"], ["demo", "--if-empty"]):
-        result = run_wfm(*command, env=env)
+        result = run_wfm(*command, env=env, timeout=300)
         assert result.returncode == 0, result.stdout + result.stderr
     port = _free_port()
     log = data_dir / "server.log"

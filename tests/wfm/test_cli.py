@@ -66,6 +66,9 @@ def test_demo_loads_only_into_an_empty_database(empty_database: dict[str, str]) 
         _scalar(env, "SELECT count(*) FROM agent a JOIN wfm_user u ON u.id = a.\"user\" WHERE u.username = 'agent'")
         == 1
     )
+    # Four past daily snapshots for the ledger and one current forecast, for each of the 4 channels.
+    assert _scalar(env, "SELECT count(*) FROM forecast_version WHERE snapshot = true") == 16
+    assert _scalar(env, "SELECT count(*) FROM forecast_version") == 20
     users = _count_users(env)
     second = run_wfm("demo", "--if-empty", env=env)
     assert second.returncode == 0 and "already has users" in second.stdout

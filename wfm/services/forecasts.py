@@ -401,10 +401,16 @@ def _read_ledger(database_url: str, channel_id: int) -> pd.DataFrame:
 
 
 def ledger_table(frame: pd.DataFrame) -> list[LedgerRow]:
-    """Accuracy by horizon bucket: wMAPE = sum|actual - P50| / sum actual, bias = sum(P50 - actual) / sum actual,
-    and the share of actuals at or below P80 and P95 (DESIGN.md, Quantiles)."""
+    """Accuracy by horizon bucket over open intervals.
+
+    wMAPE = sum|actual - P50| / sum actual; bias = sum(P50 - actual) / sum actual; coverage = the share
+    of actuals at or below P80 and P95 (DESIGN.md, Quantiles).
+    """
     if frame.empty:
         return []
+    # Closed intervals (nothing forecast, nothing came) would flatter the coverage: leave them out.
+    actual_all = pd.to_numeric(frame["offered"]).astype(float)
+    frame = frame[~((frame["offered_p95"].astype(float) == 0) & (actual_all == 0))]
     start = pd.to_datetime(frame["interval_start"], utc=True, format="ISO8601")
     made = pd.to_datetime(frame["generated_at"], utc=True, format="ISO8601")
     lead_hours = (start - made).dt.total_seconds() / 3600
