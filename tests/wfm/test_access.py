@@ -59,6 +59,8 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("POST", "/forecast/run"): {"admin", "lead"},
     ("POST", "/forecast/adjustments"): {"admin", "lead"},
     ("POST", "/forecast/adjustments/{adjustment_id:int}/delete"): {"admin", "lead"},
+    ("POST", "/forecast/events"): {"admin", "lead"},
+    ("POST", "/forecast/events/{event_id:int}/delete"): {"admin", "lead"},
     ("GET", "/api/forecasts/{channel_id:int}"): STAFF,
     ("POST", "/api/forecasts"): {"admin", "lead"},
     ("GET", "/history"): STAFF,
@@ -152,6 +154,7 @@ def _seed(client: TestClient[Any]) -> dict[str, str]:
         "upload_id": "999",
         "kind": "no-such-kind",
         "adjustment_id": "999",
+        "event_id": "999",
     }
 
 

@@ -201,3 +201,29 @@ def test_the_forecast_api(client: TestClient[Any]) -> None:
     assert {"interval_start", "offered_p50", "offered_p80", "offered_p95", "adjusted_p50"} <= set(body["intervals"][0])
     bad = client.post("/api/forecasts", json={"channel_ids": [1], "horizon_days": 100}, headers=headers)
     assert bad.status_code == 400
+
+
+def test_a_special_day_doubles_the_next_forecast_of_that_day(client: TestClient[Any]) -> None:
+    _history(client, weeks=3)
+    make_user(client, "lena", "lead")
+    sign_in(client, "lena")
+    on_app_loop(client, lambda: forecasts.run([1], 3, "snaive", "lena"))
+    plain = on_app_loop(client, lambda: forecasts.latest_version(1))
+    assert plain is not None
+    day = plain.first_day + dt.timedelta(days=1)
+    both = post_form(
+        client, "/forecast/events", {"name": "x", "first_day": str(day), "multiplier": "2", "like_day": str(day)}
+    )
+    assert both.status_code == 422 and "either a multiplier or a day to copy" in both.text
+    added = post_form(client, "/forecast/events", {"name": "Campaign", "first_day": str(day), "multiplier": "2"})
+    assert added.status_code == 302 and "Campaign" in client.get("/forecast").text
+    on_app_loop(client, lambda: forecasts.run([1], 3, "snaive", "lena"))
+    doubled = on_app_loop(client, lambda: forecasts.latest_version(1))
+    assert doubled is not None and doubled.id != plain.id
+
+    def day_total(version_id: int) -> float:
+        frame = on_app_loop(client, lambda: forecasts.intervals(version_id))
+        local = frame["interval_start"].dt.tz_convert("Europe/Stockholm").dt.date
+        return float(frame.loc[local == day, "offered_p50"].sum())
+
+    assert day_total(doubled.id) == pytest.approx(2 * day_total(plain.id), rel=1e-6)

@@ -34,11 +34,13 @@ async def _page(request: Request[Any, Any, Any], status_code: int = 200, **conte
     except ValueError:
         day = None
     view = await forecasts.page(channel_id, day)
+    special_days = await forecasts.events()
     return await page(
         request,
         "wfm/forecast.html",
         status_code=status_code,
         view=view,
+        special_days=special_days,
         methods=forecasting.METHODS,
         may_plan=request.user.role in (security.ADMIN, security.LEAD),
         errors=context.pop("errors", {}),
@@ -106,4 +108,28 @@ class ForecastController(Controller):
     async def remove(self, request: Request[Any, Any, Any], adjustment_id: FromPath[int]) -> Redirect:
         values = await form_values(request)
         await forecasts.delete_adjustment(adjustment_id, request.user.username)
+        return Redirect(request.app.route_reverse("forecast") + f"?channel={values.get('channel', '')}")
+
+    @post("/events", name="forecast_event_add", opt=PLANNERS)
+    async def add_event(self, request: Request[Any, Any, Any]) -> Template | Redirect:
+        values = await form_values(request)
+        try:
+            first = dt.date.fromisoformat(values.get("first_day", ""))
+            last = dt.date.fromisoformat(values.get("last_day") or values.get("first_day", ""))
+            multiplier = float(values["multiplier"]) if values.get("multiplier") else None
+            like_day = dt.date.fromisoformat(values["like_day"]) if values.get("like_day") else None
+            channel_id = int(values["event_channel"]) if values.get("event_channel") else None
+            await forecasts.add_event(
+                values.get("name", ""), first, last, multiplier, like_day, channel_id, request.user.username
+            )
+        except ValueError as error:
+            text = str(error)
+            message = text if text[:1].isupper() else "Give a name, dates as YYYY-MM-DD and a multiplier or a day."
+            return await _page(request, 422, errors={"event": message}, event_entered=values)
+        return Redirect(request.app.route_reverse("forecast") + f"?channel={values.get('channel', '')}")
+
+    @post("/events/{event_id:int}/delete", name="forecast_event_delete", opt=PLANNERS)
+    async def remove_event(self, request: Request[Any, Any, Any], event_id: FromPath[int]) -> Redirect:
+        values = await form_values(request)
+        await forecasts.delete_event(event_id, request.user.username)
         return Redirect(request.app.route_reverse("forecast") + f"?channel={values.get('channel', '')}")

@@ -539,3 +539,68 @@ def _rows(columns: list[pd.Series]) -> tuple[tuple[object, ...], ...]:
         else:
             cleaned.append(column.tolist())
     return tuple(zip(*cleaned, strict=True))
+
+
+# --- special days -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventView:
+    id: int
+    name: str
+    first_day: dt.date
+    last_day: dt.date
+    multiplier: float | None
+    like_day: dt.date | None
+    channel: str
+
+
+async def events() -> list[EventView]:
+    rows = await ForecastEvent.select(*ForecastEvent.all_columns(), ForecastEvent.channel.name).order_by(
+        ForecastEvent.first_day
+    )
+    return [
+        EventView(
+            r["id"], r["name"], r["first_day"], r["last_day"], r["multiplier"], r["like_day"], r["channel.name"] or ""
+        )
+        for r in rows
+    ]
+
+
+async def add_event(
+    name: str,
+    first_day: dt.date,
+    last_day: dt.date,
+    multiplier: float | None,
+    like_day: dt.date | None,
+    channel_id: int | None,
+    actor: str,
+) -> int:
+    """A special period the next forecasts use: exactly one of a multiplier and a "like day"."""
+    if not name.strip():
+        raise ValueError("Give the event a name.")
+    if last_day < first_day:
+        raise ValueError("The last day is before the first day.")
+    if (multiplier is None) == (like_day is None):
+        raise ValueError("Give either a multiplier or a day to copy, not both.")
+    if multiplier is not None and not 0 <= multiplier <= 10:
+        raise ValueError("The multiplier must be between 0 and 10.")
+    forecasting.Event(start=first_day, end=last_day, multiplier=multiplier, like_date=like_day)  # its own checks
+    rows = await ForecastEvent.insert(
+        ForecastEvent(
+            name=name.strip()[:80],
+            first_day=first_day,
+            last_day=last_day,
+            multiplier=multiplier,
+            like_day=like_day,
+            channel=channel_id,
+            created_by=actor,
+        )
+    ).returning(ForecastEvent.id)
+    await audit.record(actor, "forecast_event_added", name.strip()[:80], f"{first_day}..{last_day}")
+    return int(rows[0]["id"])
+
+
+async def delete_event(event_id: int, actor: str) -> None:
+    await ForecastEvent.delete().where(ForecastEvent.id == event_id)
+    await audit.record(actor, "forecast_event_removed", f"event {event_id}")
