@@ -19,7 +19,10 @@ Coverage
     (see `forecasting.quantiles`), so it measures calibration out-of-sample.
 
 Choice rule (`choose_model`): the lowest MASE wins; models within 1% of the lowest MASE are tied and the
-tie goes to the lowest wMAPE. A model needs at least one origin; seasonal naive is always a candidate.
+tie goes to the lowest wMAPE. MASE ranks first because it compares every model with the same naive scale
+at each origin, so a quiet origin and a busy one weigh alike; wMAPE, dominated by busy periods, breaks
+near-ties. A model needs at least one origin; seasonal naive is always a candidate, so a model that does
+not beat it is never chosen.
 """
 
 from __future__ import annotations

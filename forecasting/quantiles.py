@@ -17,9 +17,12 @@ Data*, 2nd ed., sec. 3.2 on the NB2 variance):
    ``|r|`` (at 0.6 and 0.9) when that is larger. Five weekly origins cover only about six weeks; when the
    model happened to over-forecast them, the signed quantile alone collapses the band above the point (on
    the US bank series P80 coverage fell to 74%), and the symmetric one alone ignores the skew of counts
-   (86% on skewed synthetic series); the half-way rule held 78-81% on both;
+   (86% on skewed synthetic series); the half-way rule held 78-81% on both (measured while building this
+   module: `benchmarks/forecast_accuracy.py` and the synthetic cases of `tests/forecasting/test_models.py`);
 4. a forecast ``p`` then gets ``P_q = p + z_q * sqrt(p + phi p**2)``, made monotone
-   (``P50 <= P80 <= P95``) and non-negative.
+   (``P50 <= P80 <= P95``) and non-negative; a later lead bucket never gets a narrower band than an earlier
+   one (uncertainty does not shrink with the lead; a narrower later bucket is sampling noise). Leads past
+   the last bucket (beyond 14 days) use it.
 
 Standardising makes errors from quiet nights and busy mornings comparable, and the empirical quantiles
 keep the skew of counts and the day-level shocks that a pure count model would miss. Quantiles measured

@@ -175,6 +175,9 @@ def test_a_past_snapshot_fills_the_ledger_from_the_actuals(client: TestClient[An
     # The history ends 2 Feb 2025 (UTC); replay a snapshot made at local midnight on 27 January.
     as_of = dt.datetime(2025, 1, 27, tzinfo=ZoneInfo("Europe/Stockholm"))
     on_app_loop(client, lambda: forecasts.run([1], 7, "snaive", "demo", snapshot=True, as_of=as_of))
+    version = on_app_loop(client, lambda: forecasts.latest_version(1))
+    # Local days, although the intervals are stored in UTC (local midnight is 23:00 UTC the day before).
+    assert version is not None and (version.first_day, version.last_day) == (dt.date(2025, 1, 27), dt.date(2025, 2, 2))
     rows = on_app_loop(client, lambda: forecasts.ledger(1))
     assert [r.horizon for r in rows] == ["day ahead (up to 24 h)", "week ahead (1-7 days)"]
     assert rows[0].intervals == 96 and rows[0].snapshots == 1
@@ -227,3 +230,10 @@ def test_a_special_day_doubles_the_next_forecast_of_that_day(client: TestClient[
         return float(frame.loc[local == day, "offered_p50"].sum())
 
     assert day_total(doubled.id) == pytest.approx(2 * day_total(plain.id), rel=1e-6)
+
+
+def test_the_page_offers_the_library_methods() -> None:
+    import forecasting
+    from wfm.routes import forecasts as forecast_routes
+
+    assert tuple(forecasting.METHODS) == forecast_routes.METHODS

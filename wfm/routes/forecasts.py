@@ -11,7 +11,6 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-import forecasting
 from wfm import jobs, security
 from wfm.routes.common import form_values, page
 from wfm.services import forecasts
@@ -20,6 +19,8 @@ from wfm.services.site import get_site
 READERS = security.roles(security.ADMIN, security.LEAD, security.FINANCE)
 PLANNERS = security.roles(security.ADMIN, security.LEAD)
 MAX_HORIZON_DAYS = 62
+# METHODS, named here so the web process need not import statsmodels to draw a form.
+METHODS = ("auto", "snaive", "ets", "mstl", "regression")
 
 
 async def _page(request: Request[Any, Any, Any], status_code: int = 200, **context: Any) -> Template:
@@ -41,7 +42,7 @@ async def _page(request: Request[Any, Any, Any], status_code: int = 200, **conte
         status_code=status_code,
         view=view,
         special_days=special_days,
-        methods=forecasting.METHODS,
+        methods=METHODS,
         may_plan=request.user.role in (security.ADMIN, security.LEAD),
         errors=context.pop("errors", {}),
         **context,
@@ -70,8 +71,8 @@ class ForecastController(Controller):
         except ValueError:
             horizon, errors["horizon_days"] = 14, f"Give a whole number of days from 1 to {MAX_HORIZON_DAYS}."
         method = values.get("method", "auto")
-        if method not in forecasting.METHODS:
-            errors["method"] = f"Choose one of {', '.join(forecasting.METHODS)}."
+        if method not in METHODS:
+            errors["method"] = f"Choose one of {', '.join(METHODS)}."
         if errors:
             return await _page(request, 422, errors=errors, channel_id=channel_id)
         inputs = {

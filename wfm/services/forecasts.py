@@ -12,18 +12,21 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
-import forecasting
 from wfm import charts
 from wfm.db import database_url_of
 from wfm.dbapi import DbApi
 from wfm.services import audit
 from wfm.services.site import get_site
 from wfm.tables import Channel, ChannelHours, ForecastAdjustment, ForecastEvent, ForecastInterval, ForecastVersion
+
+if TYPE_CHECKING:
+    import forecasting
 
 # Interval start minus generation time, in hours: the ledger's horizon buckets.
 HORIZONS: tuple[tuple[str, float, float], ...] = (
@@ -121,6 +124,8 @@ async def run(
     warnings = tuple(f"{name}: no history yet; import history first" for name in missing)
     if usable.empty:
         return RunResult((), warnings)
+    import forecasting  # statsmodels takes a second to import: only where forecasts are made
+
     result = await asyncio.to_thread(
         forecasting.forecast,
         usable,
@@ -135,13 +140,25 @@ async def run(
     )
     generated_at = as_of or audit.utcnow()
     ids = await asyncio.to_thread(
-        _store, _database_url(), result, names, generated_at, actor, method, horizon_days, snapshot, job_id
+        _store,
+        _database_url(),
+        result,
+        names,
+        generated_at,
+        actor,
+        method,
+        horizon_days,
+        snapshot,
+        job_id,
+        site.time_zone,
     )
     await audit.record(actor, "forecast", ", ".join(sorted(result.reports)), f"{horizon_days} days, {method}")
     return RunResult(ids, warnings + result.warnings)
 
 
 async def _events(channel_names: list[str]) -> list[forecasting.Event]:
+    import forecasting
+
     rows = await ForecastEvent.select(*ForecastEvent.all_columns(), ForecastEvent.channel.name)
     events = []
     for row in rows:
@@ -168,6 +185,7 @@ def _store(
     horizon_days: int,
     snapshot: bool,
     job_id: int,
+    time_zone: str,
 ) -> tuple[int, ...]:
     """One version per channel and its intervals, in one short transaction."""
     frame = result.frame.copy()
@@ -180,7 +198,7 @@ def _store(
                 rows = frame[frame["channel"] == channel]
                 if rows.empty:
                     continue
-                zone_days = rows["interval_start"]
+                local_days = rows["interval_start"].dt.tz_convert(time_zone).dt.date
                 payload = {
                     "reason": report.reason,
                     "quantiles": report.quantiles,
@@ -202,8 +220,8 @@ def _store(
                             method,
                             report.model,
                             horizon_days,
-                            zone_days.min().date().isoformat(),
-                            zone_days.max().date().isoformat(),
+                            local_days.min().isoformat(),
+                            local_days.max().isoformat(),
                             snapshot,
                             json.dumps(payload),
                             job_id,
@@ -585,6 +603,8 @@ async def add_event(
         raise ValueError("Give either a multiplier or a day to copy, not both.")
     if multiplier is not None and not 0 <= multiplier <= 10:
         raise ValueError("The multiplier must be between 0 and 10.")
+    import forecasting
+
     forecasting.Event(start=first_day, end=last_day, multiplier=multiplier, like_date=like_day)  # its own checks
     rows = await ForecastEvent.insert(
         ForecastEvent(
