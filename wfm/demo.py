@@ -105,10 +105,9 @@ async def load(
 
 
 async def _demo_forecasts(last_day: dt.date) -> None:
-    """Past daily snapshots (for the accuracy ledger) and a forecast from the day after the history.
-
-    They use the regression model without a backtest to keep the demo quick; the worker's daily tick
-    then adds today's `auto` snapshot with its backtest once the app runs.
+    """Past daily snapshots (for the accuracy ledger) and an `auto` forecast, with its backtest, from the
+    day after the history. The snapshots use the regression model without a backtest to keep the demo
+    quick; the worker's daily tick then adds today's `auto` snapshot once the app runs.
     """
     zone = ZoneInfo(demo_data.SITE_TIME_ZONE)
     channel_ids = [r["id"] for r in await Channel.select(Channel.id)]
@@ -116,7 +115,7 @@ async def _demo_forecasts(last_day: dt.date) -> None:
         as_of = dt.datetime.combine(last_day - dt.timedelta(days=days_back - 1), dt.time(), zone)
         await forecasts.run(channel_ids, 14, "regression", ACTOR, snapshot=True, as_of=as_of)
     as_of = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(), zone)
-    await forecasts.run(channel_ids, 14, "regression", ACTOR, as_of=as_of)
+    await forecasts.run(channel_ids, 14, "auto", ACTOR, as_of=as_of)
     log.info("demo forecasts made")
 
 

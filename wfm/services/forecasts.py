@@ -35,6 +35,9 @@ HORIZONS: tuple[tuple[str, float, float], ...] = (
     ("beyond a week", 24.0 * 7, float("inf")),
 )
 Progress = Callable[[int, str], None]
+# History older than this is not read: a year and a week covers every holiday once and the seasons,
+# while fits and the backtest grow with every extra week.
+HISTORY_WEEKS = 53
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,11 @@ async def run(
     if as_of is not None:
         history = history[history["interval_start"] < as_of]
         start = as_of.astimezone(ZoneInfo(site.time_zone)).date()
+    if not history.empty:
+        # Cut at a local midnight: inside a day, an absent interval counts as zero contacts.
+        last = history["interval_start"].max().tz_convert(site.time_zone).date()
+        cutoff = dt.datetime.combine(last - dt.timedelta(weeks=HISTORY_WEEKS), dt.time(), ZoneInfo(site.time_zone))
+        history = history[history["interval_start"] >= cutoff]
     missing = sorted(set(names) - set(history["channel"]))
     usable = history[history["channel"].isin(names)]
     # Real-time channels follow their opening hours; deferred work arrives around the clock, so its
