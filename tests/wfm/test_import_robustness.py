@@ -24,13 +24,9 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
-import os
 import re
 import shutil
-import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -43,7 +39,8 @@ import pandas as pd
 import psycopg
 import pytest
 
-from tests.conftest import ROOT, SECRET, create_pg_database, drop_pg_database, migrate, run_wfm, skip_without_pg
+from tests.conftest import SECRET, create_pg_database, drop_pg_database, migrate, run_wfm, skip_without_pg
+from tests.processes import WfmProcess
 from wfm import jobs
 from wfm.db import bind_tables, make_engine
 from wfm.imports.apply import apply_import
@@ -212,41 +209,7 @@ class WriteLockProbe:
 # --- child processes ----------------------------------------------------------------------------
 
 
-class Child:
-    """A `wfm` child process whose output goes to a log file."""
-
-    def __init__(self, args: list[str], env: dict[str, str], log_path: Path) -> None:
-        self.log_path = log_path
-        self._log = log_path.open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "wfm.cli", *args],
-            env={**os.environ, **env},
-            cwd=ROOT,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-
-    @property
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def log(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text(errors="replace")
-
-    def kill9(self) -> None:
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.alive:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        self._log.close()
+Child = WfmProcess
 
 
 @pytest.fixture

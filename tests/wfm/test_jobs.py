@@ -16,7 +16,6 @@ import datetime as dt
 import os
 import re
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -41,6 +40,7 @@ from tests.conftest import (
     skip_without_pg,
 )
 from tests.helpers import make_user, on_app_loop, post_form, sign_in
+from tests.processes import WfmProcess
 from wfm import jobs
 from wfm.app import create_app
 from wfm.db import bind_tables, make_engine
@@ -60,44 +60,12 @@ DailyRow = tuple[dt.date, str, int]
 # --- worker processes -------------------------------------------------------------------------
 
 
-class Worker:
+class Worker(WfmProcess):
     """A `wfm worker` child process whose output goes to a log file."""
 
     def __init__(self, name: str, env: dict[str, str], log_dir: Path) -> None:
         self.name = name
-        self.log_path = log_dir / f"worker-{name}.log"
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "wfm.cli", "worker"],
-            env={**os.environ, **env},
-            cwd=ROOT,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-
-    @property
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def log(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text(errors="replace")
-
-    def kill9(self) -> None:
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> int:
-        """SIGTERM (a graceful stop), then SIGKILL if it does not exit in time; returns the exit code."""
-        if self.alive:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        self._log.close()
-        return self.process.returncode
+        super().__init__(["worker"], env, log_dir / f"worker-{name}.log")
 
 
 @pytest.fixture
