@@ -7,6 +7,7 @@ Without /usr/bin/chromium the tests skip with the reason, except under CI (``CI`
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import socket
@@ -23,6 +24,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.conftest import ROOT, run_wfm
+from tests.processes import WfmProcess
 
 pytestmark = pytest.mark.browser
 
@@ -39,6 +41,7 @@ LOCAL_HOST = "127.0.0.1"
 TIMEOUT_MS = 10_000
 ADMIN = ("admin", "triad-admin-demo")
 AGENT = ("agent", "triad-agent-demo")
+LEAD = ("lead", "triad-lead-demo")
 
 
 def _require_chromium() -> None:
@@ -70,11 +73,18 @@ def _wait_for_port(port: int, server: subprocess.Popen[bytes], log: Path, timeou
 
 
 @pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The environment of the module's server: a fresh SQLite database in its own data directory."""
+    data_dir = tmp_path_factory.mktemp("browser-data")
+    return {"TRIAD_DATA_DIR": str(data_dir), "EMBEDDED_WORKER": "0", "DATABASE_URL": "", "REDIS_URL": ""}
+
+
+@pytest.fixture(scope="module")
+def base_url(server_env: dict[str, str]) -> Iterator[str]:
     """`wfm migrate`, `wfm demo --if-empty` and uvicorn on a fresh SQLite database; yields the site's URL."""
     _require_chromium()
-    data_dir = tmp_path_factory.mktemp("browser-data")
-    env = {"TRIAD_DATA_DIR": str(data_dir), "EMBEDDED_WORKER": "0", "DATABASE_URL": "", "REDIS_URL": ""}
+    env = server_env
+    data_dir = Path(env["TRIAD_DATA_DIR"])
     for command in (["migrate"], ["demo", "--if-empty"]):
         result = run_wfm(*command, env=env, timeout=300)
         assert result.returncode == 0, result.stdout + result.stderr
@@ -361,4 +371,58 @@ def test_admin_imports_a_broken_then_a_good_history_file_and_sees_its_chart(
     expect(page.locator("#history")).to_contain_text("500 contacts offered, 40 intervals")
     expect(page.locator("#history figure svg")).to_have_count(1)
     expect(page).to_have_url(re.compile(r"start=2019-01-07"))
+    watch.check()
+
+
+def _day_row(page: Any, day: str) -> list[float]:
+    """The numbers of one day's row in the forecast page's per-day table (P50, adjusted P50, ...)."""
+    cells = page.get_by_role("row").filter(has=page.get_by_role("link", name=day, exact=True)).locator("td")
+    return [float(text) for text in cells.all_inner_texts()[1:] if text.strip()]
+
+
+def test_a_lead_runs_a_forecast_and_adjusts_a_day(
+    desktop: Any, watch: Watch, base_url: str, server_env: dict[str, str], tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page = desktop
+    worker = WfmProcess(["worker"], server_env, tmp_path / "worker.log")
+    try:
+        _sign_in(page, base_url, LEAD)
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Forecast").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Forecast")
+        page.get_by_label("Channel", exact=True).select_option(label="chat")
+        page.get_by_role("button", name="Show").click()
+        page.get_by_label("Days ahead").fill("7")
+        page.get_by_label("Model").select_option("snaive")
+        page.get_by_role("button", name="Run forecast").click()
+        expect(page.get_by_label("Progress")).to_have_count(1)
+        # The progress fragment polls until the job is done; seasonal naive on the demo takes seconds.
+        page.get_by_role("link", name="See the forecast").click(timeout=90_000)
+        assert worker.alive, worker.log()
+    finally:
+        worker.stop()
+
+    card = page.locator("section.card").filter(has=page.get_by_role("heading", name=re.compile("^Forecast of ")))
+    expect(page.locator("main")).to_contain_text("model snaive (asked: snaive) · by lead")
+    expect(page.get_by_label("Channel", exact=True)).to_have_value(re.compile(r"\d+"))
+    assert page.get_by_label("Channel", exact=True).locator("option:checked").inner_text() == "chat"
+    expect(card.locator("figure svg")).to_have_count(1)
+    span = re.search(r"(\d{4}-\d\d-\d\d) to (\d{4}-\d\d-\d\d)", page.locator("main").inner_text())
+    assert span is not None
+    first_day = span.group(1)
+    p50, adjusted = _day_row(page, first_day)[:2]
+    assert p50 > 0 and adjusted == p50
+
+    next_day = (dt.date.fromisoformat(first_day) + dt.timedelta(days=1)).isoformat()
+    page.get_by_label("From (local)").fill(f"{first_day}T00:00")
+    page.get_by_label("To (local, exclusive)").fill(f"{next_day}T00:00")
+    page.get_by_label("Change (%)").fill("20")
+    page.get_by_label("Reason").fill("Mailing goes out")
+    page.get_by_role("button", name="Add adjustment").click()
+    expect(page.get_by_role("row").filter(has_text="Mailing goes out")).to_contain_text("+20 %")
+    p50_after, adjusted_after = _day_row(page, first_day)[:2]
+    # The statistical P50 stays; only the adjusted line moves, by the 20 % asked (rounded per interval).
+    assert p50_after == p50
+    assert adjusted_after == pytest.approx(1.2 * p50, rel=0.02)
     watch.check()

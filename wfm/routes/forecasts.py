@@ -29,6 +29,9 @@ async def _page(request: Request[Any, Any, Any], status_code: int = 200, **conte
         channel_id = int(params["channel"]) if params.get("channel") else None
     except ValueError:
         channel_id = None
+    if channel_id is None and params.get("version", "").isdigit():
+        # The job page links to the versions it made; show the channel of the first.
+        channel_id = await forecasts.version_channel(int(params["version"]))
     channel_id = context.pop("channel_id", channel_id)
     try:
         day = dt.date.fromisoformat(params["day"]) if params.get("day") else None

@@ -312,6 +312,12 @@ async def latest_version(channel_id: int) -> VersionView | None:
     )
 
 
+async def version_channel(version_id: int) -> int | None:
+    """The channel a forecast version belongs to, or None if there is no such version."""
+    row = await ForecastVersion.select(ForecastVersion.channel).where(ForecastVersion.id == version_id).first()
+    return None if row is None else int(row["channel"])
+
+
 async def intervals(version_id: int) -> pd.DataFrame:
     """A version's intervals with the lead adjustments that cover them (``adjusted_p50``)."""
     rows = (
