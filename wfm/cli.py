@@ -214,6 +214,49 @@ def forecast_(
     click.echo(f"{out_file}: {len(result.frame)} intervals, {len(result.reports)} channels")
 
 
+@main.command(name="staff")
+@click.option(
+    "--forecast", "forecast_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True
+)
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--channels", "channels_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None)
+@click.option("--risk", type=click.Choice(["p50", "p80", "p95"]), default="p50", show_default=True)
+def staff(forecast_file: Path, out_file: Path, channels_file: Path | None, risk: str) -> None:
+    """Staffing requirements from a forecast file: agents and staff per interval and channel."""
+    import pandas as pd
+
+    from wfm import staffing
+
+    entries = {}
+    if channels_file is not None:
+        try:
+            entries = staffing.read_channels_file(channels_file.read_text(encoding="utf-8"), channels_file.name)
+        except staffing.StaffingInputError as error:
+            raise click.ClickException(str(error)) from None
+    forecast = pd.read_csv(forecast_file, dtype={"channel": str, "interval_start": str})
+    try:
+        result = staffing.requirements_for_file(forecast, entries, risk)
+    except staffing.StaffingInputError as error:
+        raise click.ClickException(f"{forecast_file.name}: {error}") from None
+    result[list(staffing.REQUIREMENT_COLUMNS)].to_csv(out_file, index=False, float_format="%.6g")
+    for channel, rows in result.groupby("channel", sort=False):
+        hours = rows["staff_required"].sum() * _interval_hours(rows)
+        click.echo(
+            f"{channel}: {rows['model'].iloc[0]}, peak {rows['staff_required'].max()} staff, {hours:.1f} staff-hours"
+        )
+    click.echo(f"{out_file}: {len(result)} intervals staffed to {risk}")
+
+
+def _interval_hours(rows: Any) -> float:
+    import pandas as pd
+
+    starts = (
+        pd.Series(pd.to_datetime(rows["interval_start"], utc=True, format="ISO8601")).drop_duplicates().sort_values()
+    )
+    step = starts.diff().dropna()
+    return float(step.min().total_seconds() / 3600.0) if len(step) else 0.25
+
+
 def _print_logins(logins: list[tuple[str, str, str]]) -> None:
     click.echo("Demo sign-ins (role: username / password):")
     for role, username, password in logins:
