@@ -37,7 +37,7 @@ from litestar.template.config import TemplateConfig
 
 from wfm import security
 from wfm.db import bind_tables, close_pool, make_engine, start_pool
-from wfm.routes import admin, api, auth, forecasts, history, home, imports, jobs, roster
+from wfm.routes import admin, api, auth, forecasts, history, home, imports, jobs, requirements, roster
 from wfm.routes.common import template_globals
 from wfm.services import accounts
 from wfm.settings import Settings
@@ -109,6 +109,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             imports.ImportsController,
             history.HistoryController,
             forecasts.ForecastController,
+            requirements.RequirementsController,
         ],
         include_in_schema=False,
     )

@@ -16,7 +16,7 @@ import msgspec
 
 from wfm import demo_data
 from wfm.forms import ChannelForm, DayHours, NewUser, SiteForm, TeamForm
-from wfm.services import accounts, audit, forecasts, imports, site
+from wfm.services import accounts, audit, forecasts, imports, requirements, site
 from wfm.tables import ALL_TABLES, Channel, Site, User
 
 log = logging.getLogger("wfm.demo")
@@ -115,7 +115,8 @@ async def _demo_forecasts(last_day: dt.date) -> None:
         as_of = dt.datetime.combine(last_day - dt.timedelta(days=days_back - 1), dt.time(), zone)
         await forecasts.run(channel_ids, 14, "regression", ACTOR, snapshot=True, as_of=as_of)
     as_of = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(), zone)
-    await forecasts.run(channel_ids, 14, "auto", ACTOR, as_of=as_of)
+    result = await forecasts.run(channel_ids, 14, "auto", ACTOR, as_of=as_of)
+    await requirements.follow_forecasts(result.version_ids, ACTOR)
     log.info("demo forecasts made")
 
 

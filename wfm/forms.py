@@ -77,6 +77,11 @@ class ChannelForm(msgspec.Struct, forbid_unknown_fields=False):
     answer_within_seconds: Annotated[int, msgspec.Meta(ge=0, le=86_400)]
     concurrency: Annotated[float, msgspec.Meta(ge=1, le=20)]
     response_window_hours: Annotated[float, msgspec.Meta(gt=0, le=24 * 14)]
+    max_occupancy: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.85
+    shrinkage: Annotated[float, msgspec.Meta(ge=0, lt=1)] = 0.30
+    patience_seconds: Annotated[float, msgspec.Meta(gt=0, le=86_400)] = 180.0
+    max_asa_seconds: Annotated[float, msgspec.Meta(gt=0, le=86_400)] | None = None
+    max_abandon_rate: Annotated[float, msgspec.Meta(gt=0, le=1)] | None = None
     active: bool = False
 
 

@@ -130,6 +130,10 @@ async def forecast(ctx: JobContext) -> str:
         reporter.cancel()
     if not result.version_ids:
         raise JobInputError("; ".join(result.warnings) or "nothing to forecast")
+    from wfm.services import requirements
+
+    await ctx.progress(99, "staffing requirements")
+    await requirements.follow_forecasts(result.version_ids, str(ctx.inputs.get("actor", "")))
     return "forecast_versions:" + ",".join(str(v) for v in result.version_ids)
 
 

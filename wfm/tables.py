@@ -101,6 +101,12 @@ class Channel(Table):
     concurrency = Float(default=1.0)
     response_window_hours = Float(default=24.0)
     active = Boolean(default=True)
+    # Staffing targets and allowances (`wfm.staffing.ChannelParams`); NULL caps are not applied.
+    max_asa_seconds = Float(null=True, default=None)
+    max_abandon_rate = Float(null=True, default=None)
+    patience_seconds = Float(default=180.0)
+    max_occupancy = Float(default=0.85)
+    shrinkage = Float(default=0.30)
 
 
 class ChannelHours(Table):
@@ -365,6 +371,40 @@ class ForecastEvent(Table):
     created_by = Varchar(length=150, default="")
 
 
+class RequirementSet(Table):
+    """Staffing requirements of one channel computed from one forecast version at one risk level.
+
+    ``params`` holds the channel parameters used (JSON, `wfm.staffing.ChannelParams` fields plus where
+    the patience came from), so a set can be audited after the channel changes.
+    """
+
+    id: Serial
+    channel = ForeignKey(Channel, on_delete=OnDelete.cascade, null=False)
+    forecast_version = ForeignKey(ForecastVersion, on_delete=OnDelete.cascade, null=False)
+    risk = Varchar(length=3, default="p50")
+    params = JSON(default="{}")
+    created_at = Timestamptz()
+    created_by = Varchar(length=150, default="")
+
+
+class RequirementInterval(Table):
+    """Requirements of one interval (UTC start) in a set; unique on (requirement_set, interval_start)."""
+
+    id: Serial
+    requirement_set = ForeignKey(RequirementSet, on_delete=OnDelete.cascade, null=False)
+    interval_start = Timestamptz()
+    offered = Float(default=0.0)
+    aht_seconds = Float(default=0.0)
+    load_erlangs = Float(default=0.0)
+    agents_required = Integer(default=0)
+    service_level = Float(null=True, default=None)
+    asa_seconds = Float(null=True, default=None)
+    occupancy = Float(null=True, default=None)
+    abandon_rate = Float(null=True, default=None)
+    staff_required = Integer(default=0)
+    backlog = Float(null=True, default=None)
+
+
 def _prior_table(table: type[Table]) -> type[Table]:
     """The shadow of an imported table: the prior version of every row an import batch replaced.
 
@@ -410,6 +450,8 @@ ALL_TABLES: list[type[Table]] = [
     ForecastInterval,
     ForecastAdjustment,
     ForecastEvent,
+    RequirementSet,
+    RequirementInterval,
 ]
 # Shadow tables for rollback, one per imported table (see `_prior_table`).
 PRIOR_TABLES: dict[str, type[Table]] = {

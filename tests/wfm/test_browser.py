@@ -426,3 +426,34 @@ def test_a_lead_runs_a_forecast_and_adjusts_a_day(
     assert p50_after == p50
     assert adjusted_after == pytest.approx(1.2 * p50, rel=0.02)
     watch.check()
+
+
+def test_a_lead_reads_a_requirement_cell_and_tries_a_what_if(desktop: Any, watch: Watch, base_url: str) -> None:
+    from playwright.sync_api import expect
+
+    page = desktop
+    _sign_in(page, base_url, LEAD)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Requirements").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Staffing requirements")
+    page.get_by_label("Channel", exact=True).select_option(label="voice")
+    page.get_by_role("button", name="Show").click()
+    heatmap = page.get_by_role("table", name="Staff required per day and interval")
+    expect(heatmap).to_be_visible()
+    # The demo's voice line opens at 08:00: the first staffed cell of the first day explains itself in place.
+    navigations = _track_navigations(page)
+    page.evaluate("window.__triadMark = 'same page'")
+    first = heatmap.locator("td a").first
+    staff = first.inner_text()
+    first.click()
+    derivation = page.locator("#derivation")
+    expect(derivation.get_by_role("heading")).to_contain_text("how the requirement was derived")
+    expect(derivation).to_contain_text("Erlang A (M/M/n+M)")
+    expect(derivation.get_by_role("row").filter(has_text="Staff required")).to_contain_text(staff)
+    assert page.evaluate("window.__triadMark") == "same page" and navigations == [], "the cell reloaded the page"
+
+    page.get_by_label("Shrinkage (%)").fill("40")
+    page.get_by_role("button", name="Compare").click()
+    result = page.locator("#what-if-result")
+    expect(result).to_contain_text("staff-hours instead of")
+    expect(result.get_by_role("row")).to_have_count(15)  # header + 14 forecast days
+    watch.check()

@@ -69,6 +69,9 @@ def test_demo_loads_only_into_an_empty_database(empty_database: dict[str, str]) 
     # Four past daily snapshots for the ledger and one current forecast, for each of the 4 channels.
     assert _scalar(env, "SELECT count(*) FROM forecast_version WHERE snapshot = true") == 16
     assert _scalar(env, "SELECT count(*) FROM forecast_version") == 20
+    # P50 requirements of each current forecast, staffed in its opening hours only.
+    assert _scalar(env, "SELECT count(*) FROM requirement_set WHERE risk = 'p50'") == 4
+    assert _scalar(env, "SELECT count(*) FROM requirement_interval WHERE staff_required > 0") > 4 * 14 * 30
     users = _count_users(env)
     second = run_wfm("demo", "--if-empty", env=env)
     assert second.returncode == 0 and "already has users" in second.stdout

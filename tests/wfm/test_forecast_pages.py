@@ -26,7 +26,7 @@ def _history(client: TestClient[Any], weeks: int = 5) -> None:
     stamps = pd.date_range("2025-01-06", periods=weeks * 7 * 96, freq="15min", tz="UTC")
     hour = stamps.hour + stamps.minute / 60
     level = 20 + 15 * np.clip(np.sin(np.pi * (np.asarray(hour) - 6) / 12), 0, None) * np.where(
-        stamps.dayofweek >= 5, 0.5, 1.0
+        stamps.day_of_week >= 5, 0.5, 1.0
     )
     offered = np.random.default_rng(3).poisson(level)
     lines = [f"{s:%Y-%m-%dT%H:%MZ},voice,{n},300" for s, n in zip(stamps, offered, strict=True)]

@@ -144,6 +144,9 @@ class TeamsController(Controller):
         return Redirect(request.app.route_reverse("teams_admin"))
 
 
+OPTIONAL_CAPS = ("max_asa_seconds", "max_abandon_rate")
+
+
 class ChannelsController(Controller):
     path = "/admin/channels"
 
@@ -175,7 +178,8 @@ class ChannelsController(Controller):
     async def _save(self, request: Request[Any, Any, Any], channel_id: int | None) -> Template | Redirect:
         values = await form_values(request)
         try:
-            form = parse_form(ChannelForm, values)
+            # An empty optional cap means "no cap".
+            form = parse_form(ChannelForm, {k: v for k, v in values.items() if v != "" or k not in OPTIONAL_CAPS})
             hours = parse_hours(values)
             await site.save_channel(channel_id, form, hours, request.user.username)
         except FormError as error:

@@ -12,7 +12,7 @@ from litestar.params import Body, FromPath, FromQuery
 from wfm import jobs, security
 from wfm.forms import FormError, SiteForm
 from wfm.routes.imports import MAX_UPLOAD_BYTES
-from wfm.services import accounts, forecasts, imports, roster, site
+from wfm.services import accounts, forecasts, imports, requirements, roster, site
 
 ADMIN_ONLY = security.roles(security.ADMIN)
 STAFF = security.roles(security.ADMIN, security.LEAD, security.FINANCE)
@@ -33,6 +33,11 @@ class Me(msgspec.Struct):
 class TeamOut(msgspec.Struct):
     id: int
     name: str
+
+
+class RequirementsIn(msgspec.Struct):
+    channel_id: int
+    risk: Literal["p50", "p80", "p95"] = "p50"
 
 
 class ForecastIn(msgspec.Struct):
@@ -168,6 +173,28 @@ class ApiController(Controller):
         job = await jobs.get(job_id)
         assert job is not None
         return job
+
+    @get("/requirements/{channel_id:int}", opt=STAFF, summary="A channel's latest requirements at a risk level")
+    async def latest_requirements(self, channel_id: FromPath[int], risk: FromQuery[str] = "p50") -> dict[str, Any]:
+        chosen = await requirements.latest_set(channel_id, risk)
+        if chosen is None:
+            raise NotFoundException("No requirements for this channel at this risk level yet.")
+        frame = await requirements.set_intervals(chosen.id)
+        frame["interval_start"] = frame["interval_start"].map(lambda t: t.isoformat())
+        rows = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+        return {"set": chosen, "intervals": rows}
+
+    @post("/requirements", opt=PLANNERS, summary="Compute and store a channel's requirements from its latest forecast")
+    async def create_requirements(
+        self, request: Request[Any, Any, Any], data: Annotated[RequirementsIn, Body()]
+    ) -> Response[Any]:
+        try:
+            set_id = await requirements.create(data.channel_id, data.risk, request.user.username)
+        except requirements.RequirementsError as exc:
+            return Response({"detail": str(exc), "status_code": 422}, status_code=422)
+        return Response(
+            {"set": await requirements.latest_set(data.channel_id, data.risk), "id": set_id}, status_code=201
+        )
 
 
 api_router = Router(path="/api", route_handlers=[ApiController])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from wfm import staffing
 from wfm.db import write_transaction
 from wfm.forms import ChannelForm, DayHours, FormError, SiteForm, TeamForm, check_time_zone
 from wfm.services import audit
@@ -54,6 +55,11 @@ class ChannelView:
     answer_within_seconds: int
     concurrency: float
     response_window_hours: float
+    max_occupancy: float
+    shrinkage: float
+    patience_seconds: float
+    max_asa_seconds: float | None
+    max_abandon_rate: float | None
     active: bool
     hours: tuple[DayHours, ...]
 
@@ -175,6 +181,20 @@ async def save_channel(channel_id: int | None, form: ChannelForm, hours: list[Da
         clash = clash.where(Channel.id != channel_id)
     if await clash:
         raise FormError({"name": f"A channel called {form.name!r} exists already."})
+    problems = staffing.ChannelParams(
+        model=form.staffing_model,
+        service_level_target=form.service_level_target,
+        answer_within_seconds=form.answer_within_seconds,
+        max_asa_seconds=form.max_asa_seconds,
+        max_abandon_rate=form.max_abandon_rate,
+        patience_seconds=form.patience_seconds,
+        concurrency=form.concurrency,
+        response_window_hours=form.response_window_hours,
+        max_occupancy=form.max_occupancy,
+        shrinkage=form.shrinkage,
+    ).problems()
+    if problems:
+        raise FormError(dict(problems[:1]))
     values: dict[str, Any] = {
         "name": form.name,
         "kind": form.kind,
@@ -183,6 +203,11 @@ async def save_channel(channel_id: int | None, form: ChannelForm, hours: list[Da
         "answer_within_seconds": form.answer_within_seconds,
         "concurrency": form.concurrency,
         "response_window_hours": form.response_window_hours,
+        "max_occupancy": form.max_occupancy,
+        "shrinkage": form.shrinkage,
+        "patience_seconds": form.patience_seconds,
+        "max_asa_seconds": form.max_asa_seconds,
+        "max_abandon_rate": form.max_abandon_rate,
         "active": form.active,
     }
     async with write_transaction(Channel._meta.db):
