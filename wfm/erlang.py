@@ -86,6 +86,29 @@ def erlang_b(agents: ArrayLike, load_erlangs: ArrayLike) -> FloatArray:
     return np.exp(-log_inverse_erlang_b(agents, load_erlangs))
 
 
+def lines_required(load_erlangs: ArrayLike, max_blocking: float, max_lines: int = 100_000) -> FloatArray:
+    """The fewest lines (trunks) whose Erlang B blocking is at most ``max_blocking``, per cell.
+
+    For a phone queue the load on the lines is arrivals x (AHT + mean wait): a caller holds a line while
+    queued too. Blocking falls with every line, so a doubling search and bisection find the answer.
+    """
+    if not 0 < max_blocking < 1:
+        raise ValueError(f"max_blocking {max_blocking} must be above 0 and below 1")
+    a = np.atleast_1d(_f(load_erlangs))
+    hi = np.maximum(np.ceil(a), 1.0)
+    while (erlang_b(hi, a) > max_blocking).any():
+        hi = np.where(erlang_b(hi, a) > max_blocking, hi * 2.0, hi)
+        if hi.max() > max_lines:
+            raise ValueError(f"more than {max_lines} lines needed")
+    lo = np.zeros_like(hi)  # 0 lines block everything
+    while (hi - lo > 1).any():
+        mid = np.floor((lo + hi) / 2.0)
+        good = erlang_b(mid, a) <= max_blocking
+        hi = np.where((hi - lo > 1) & good, mid, hi)
+        lo = np.where((hi - lo > 1) & ~good, mid, lo)
+    return np.where(a > 0, hi, 0.0).reshape(np.shape(load_erlangs))
+
+
 def erlang_c(agents: ArrayLike, load_erlangs: ArrayLike) -> FloatArray:
     """Probability that a contact waits in an M/M/n queue (Erlang C); 1 where ``n <= a`` (no steady state)."""
     n, a = np.broadcast_arrays(_f(agents), _f(load_erlangs))

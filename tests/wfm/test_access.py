@@ -64,6 +64,7 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/requirements"): STAFF,
     ("POST", "/requirements/compute"): {"admin", "lead"},
     ("GET", "/requirements/cell"): STAFF,
+    ("GET", "/requirements/cell.csv"): STAFF,
     ("GET", "/requirements/export.csv"): STAFF,
     ("POST", "/requirements/what-if"): STAFF,
     ("GET", "/api/requirements/{channel_id:int}"): STAFF,

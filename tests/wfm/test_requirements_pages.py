@@ -56,6 +56,14 @@ def test_a_forecast_brings_requirements_that_the_page_explains(client: TestClien
     assert "Erlang A (M/M/n+M)" in cell.text and f"With {n - 1} agents" in cell.text
     assert "misses a target" in cell.text and "meets every target" in cell.text
     assert f"ceil({n} / (1 - 0.3))" in cell.text and f"<td>{int(busiest['staff_required'])}</td>" in cell.text
+    assert "Phone lines (trunks)" in cell.text and "1 % blocking" in cell.text
+    trail = client.get(
+        "/requirements/cell.csv", params={"set": sets[0]["id"], "start": busiest["interval_start"].isoformat()}
+    )
+    assert trail.status_code == 200 and "attachment" in trail.headers["content-disposition"]
+    steps = pd.read_csv(io.StringIO(trail.text))
+    assert list(steps.columns) == ["step", "value", "note"]
+    assert str(steps.set_index("step").loc["Staff required", "value"]) == str(int(busiest["staff_required"]))
     assert client.get("/requirements/cell", params={"set": 99, "start": "2025-01-01T00:00:00+00:00"}).status_code == 404
 
     csv = client.get("/requirements/export.csv?channel=1&risk=p50")

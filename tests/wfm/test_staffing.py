@@ -47,6 +47,19 @@ def test_erlang_b_when_the_load_dwarfs_the_lines() -> None:
     assert erlang.erlang_b(3, 0.0) == 0.0
 
 
+def test_lines_required_is_the_fewest_with_blocking_under_the_cap() -> None:
+    loads = np.array([0.0, 0.5, 5.0, 15.0, 120.0, 800.0])
+    lines = erlang.lines_required(loads, 0.01)
+    assert lines[0] == 0
+    busy = loads > 0
+    assert (erlang.erlang_b(lines[busy], loads[busy]) <= 0.01).all()
+    assert (erlang.erlang_b(lines[busy] - 1, loads[busy]) > 0.01).all()
+    # Erlang B tables: 5 Erlangs at 1 % blocking need 11 lines; 15 Erlangs need 24.
+    assert list(lines[2:4]) == [11, 24]
+    with pytest.raises(ValueError, match="max_blocking"):
+        erlang.lines_required(5.0, 0.0)
+
+
 def test_erlang_c_matches_closed_forms_of_small_queues() -> None:
     # M/M/1: P(wait) = rho and SL = 1 - rho exp(-(1 - rho) T / AHT).
     m = erlang.erlang_c_metrics(1, 0.6, 100.0, 20.0)

@@ -6,10 +6,11 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from litestar import Request
+from litestar import Request, Response
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 
+from wfm.exports import to_csv
 from wfm.forms import minute_text
 from wfm.security import CurrentUser
 from wfm.services.site import get_site
@@ -64,3 +65,12 @@ def _local_time(value: dt.datetime | None, time_zone: str) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(ZoneInfo(time_zone)).strftime("%Y-%m-%d %H:%M")
+
+
+def csv_download(frame: Any, filename: str) -> Response[str]:
+    """A spreadsheet-safe CSV attachment (`wfm.exports.to_csv`)."""
+    return Response(
+        to_csv(frame),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -9,8 +9,7 @@ from litestar import Controller, Request, Response, get
 from litestar.response import Template
 
 from wfm import history, security
-from wfm.exports import to_csv
-from wfm.routes.common import page
+from wfm.routes.common import csv_download, page
 from wfm.services import history as history_service
 from wfm.services.site import get_site
 
@@ -73,8 +72,4 @@ class HistoryController(Controller):
         frame = await history_service.aggregated(query)
         channel = dict(await history_service.channels())[query.channel_id]
         name = f"history-{channel}-{query.first}-{query.last}-{query.grain}.csv"
-        return Response(
-            to_csv(frame),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
+        return csv_download(frame, name)

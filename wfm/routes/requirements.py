@@ -7,12 +7,12 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pandas as pd
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect, Template
 
 from wfm import security, staffing
-from wfm.exports import to_csv
-from wfm.routes.common import form_values, page
+from wfm.routes.common import csv_download, form_values, page
 from wfm.services import requirements
 from wfm.services.site import get_site
 
@@ -87,7 +87,23 @@ class RequirementsController(Controller):
             "wfm/partials/requirement_cell.html",
             status_code=200 if derivation else 404,
             derivation=derivation,
+            set_id=params.get("set", ""),
         )
+
+    @get("/cell.csv", name="requirements_cell_csv", opt=READERS)
+    async def cell_csv(self, request: Request[Any, Any, Any]) -> Response[str]:
+        params = request.query_params
+        try:
+            derivation = await requirements.derivation(
+                int(params.get("set", "")), dt.datetime.fromisoformat(params.get("start", ""))
+            )
+        except ValueError:
+            derivation = None
+        if derivation is None:
+            return Response("No such interval in these requirements.", status_code=404, media_type="text/plain")
+        frame = pd.DataFrame([(s.label, s.value, s.note) for s in derivation.steps], columns=["step", "value", "note"])
+        name = f"derivation-{derivation.local_start.replace(' ', 'T').replace(':', '')}.csv"
+        return csv_download(frame, name)
 
     @get("/export.csv", name="requirements_csv", opt=READERS)
     async def export(self, request: Request[Any, Any, Any]) -> Response[str]:
@@ -99,11 +115,7 @@ class RequirementsController(Controller):
         frame = await requirements.set_intervals(view.set.id)
         name = dict(view.channels)[view.channel_id]
         out = requirements.export_frame(frame, ZoneInfo(site.time_zone), name)
-        return Response(
-            to_csv(out),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="requirements-{name}-{risk}-set{view.set.id}.csv"'},
-        )
+        return csv_download(out, f"requirements-{name}-{risk}-set{view.set.id}.csv")
 
     @post("/what-if", name="requirements_what_if", opt=READERS)
     async def what_if(self, request: Request[Any, Any, Any]) -> Template:

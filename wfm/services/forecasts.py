@@ -74,7 +74,8 @@ def _read_history(database_url: str, channel_ids: list[int]) -> pd.DataFrame:
     return frame
 
 
-def _opening_hours(rows: list[dict[str, object]]) -> Callable[[int, int], bool]:
+def opening_hours_check(rows: list[dict[str, object]]) -> Callable[[int, int], bool]:
+    """``is_open(iso_weekday, minute_of_day)`` from a channel's `ChannelHours` rows (no row: closed)."""
     days = {int(str(r["weekday"])): (int(str(r["opens_minute"])), int(str(r["closes_minute"]))) for r in rows}
 
     def is_open(weekday: int, minute: int) -> bool:
@@ -124,7 +125,7 @@ async def run(
     # closed slots are learned from history.
     hours = await ChannelHours.select()
     open_slots = {
-        c["name"]: _opening_hours([h for h in hours if h["channel"] == c["id"]])
+        c["name"]: opening_hours_check([h for h in hours if h["channel"] == c["id"]])
         for c in channels
         if c["staffing_model"] != "deferred" and any(h["channel"] == c["id"] for h in hours)
     }

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from wfm import staffing
+from wfm import erlang, staffing
 from wfm.db import database_url_of
 from wfm.dbapi import DbApi
 from wfm.services import audit, forecasts
@@ -26,6 +26,8 @@ from wfm.tables import Channel, ChannelHours, ContactInterval, RequirementInterv
 
 # A full-time equivalent is 40 paid hours a week: 8 a day on a 5-day week.
 FTE_HOURS_PER_DAY = 8.0
+# Phone lines are sized for this blocking probability (Erlang B).
+LINE_BLOCKING = 0.01
 # Patience is estimated from this many recent weeks of history, when enough contacts abandoned.
 PATIENCE_WEEKS = 8
 COLUMNS = (
@@ -124,7 +126,7 @@ async def inputs(channel_id: int) -> Inputs:
             params = dataclasses.replace(params, patience_seconds=round(estimate, 1))
     site = await get_site()
     hours = await ChannelHours.select().where(ChannelHours.channel == channel_id)
-    open_at = forecasts._opening_hours(hours)
+    open_at = forecasts.opening_hours_check(hours)
     local = frame["interval_start"].dt.tz_convert(ZoneInfo(site.time_zone))
     is_open = pd.Series(
         [open_at(t.isoweekday(), t.hour * 60 + t.minute) for t in local] if hours else [True] * len(frame)
@@ -475,6 +477,18 @@ def derive_cell(row: dict[str, float], params: staffing.ChannelParams, interval_
                     )
                 )
         steps.append(Step("Agents required", str(agents), "the fewest agents meeting every target"))
+        if p.model == "erlang_a" and load > 0 and agents > 0:
+            m = erlang.erlang_a_metrics(agents, lam, aht, p.patience_seconds, p.answer_within_seconds)
+            # A caller holds a line while queued too: mean wait of all callers = P(abandon) x patience.
+            held = aht * (1 - float(m.abandon_rate)) + float(m.abandon_rate) * p.patience_seconds
+            lines = int(erlang.lines_required(lam * held, LINE_BLOCKING))
+            steps.append(
+                Step(
+                    "Phone lines (trunks)",
+                    str(lines),
+                    f"Erlang B at {100 * LINE_BLOCKING:g} % blocking on {lam * held:.2f} Erlangs held",
+                )
+            )
     steps += [
         Step("Shrinkage", _pct(p.shrinkage), "absence, meetings, training: time not scheduled as work"),
         Step("Staff required", str(staff), f"ceil({agents} / (1 - {p.shrinkage:g}))"),
