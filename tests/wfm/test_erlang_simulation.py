@@ -3,7 +3,7 @@
 For every case of `CASES` each metric of `erlang_c_metrics` / `erlang_a_metrics` must lie in the
 simulation's batch-means confidence interval. Before that, the simulator itself is checked against results
 that do not come from `wfm.erlang`: the M/M/1 closed forms and the stationary distribution of the M/M/2+M
-birth-death chain. Seeds are fixed, so the outcome is deterministic; each case takes 1.5-4 s on an idle core.
+birth-death chain. Seeds are fixed, so the outcome is deterministic; each case takes 2-4 s on an idle core.
 """
 
 from __future__ import annotations
