@@ -168,8 +168,11 @@ def _erlang_a_block(
     width = int(np.ceil(np.max(peak + 12.0 * np.sqrt(y + 1.0) + 40.0)))
     m = np.arange(width, dtype=np.float64)[None, :]
     xc, yc = x[:, None], y[:, None]
+    # log r_m = sum_{j=1..m} (log y - log(x + j)): a running sum, cheaper than log-gamma at every state.
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_r = m * np.log(yc) + special.gammaln(xc + 1.0) - special.gammaln(xc + m + 1.0)
+        steps = np.log(yc) - np.log(xc + m)
+    steps[:, 0] = 0.0
+    log_r = np.cumsum(steps, axis=1)
     log_r = np.where(yc > 0, log_r, np.where(m == 0, 0.0, -np.inf))
     # Masses relative to pi_n; E_n = sum_{k<n} pi_k / pi_n = 1/B(n, R) - 1 with R = lambda / mu.
     shift = np.max(log_r, axis=1, keepdims=True)
@@ -181,16 +184,28 @@ def _erlang_a_block(
     below = np.where(np.isfinite(below), below, np.inf)
     queue_mass = r.sum(axis=1)
     total = below + queue_mass
-    answered_if_waiting = xc / (xc + m + 1.0)
-    within = answered_if_waiting * special.betainc(m + 1.0, xc + 1.0, -np.expm1(-theta[:, None] * t[:, None]))
+    # The special functions run only where a state has mass (most of a wide block has none).
+    live = r > 0
+    rows, cols = np.nonzero(live)
+    m_live, x_live = cols.astype(np.float64), x[rows]
+    answered_live = x_live / (x_live + m_live + 1.0)
+    within_live = answered_live * special.betainc(m_live + 1.0, x_live + 1.0, -np.expm1(-theta[rows] * t[rows]))
     # Mean time to an agent of those answered, given m ahead: sum_{j=1..m+1} 1 / (theta (x + j)).
-    wait_if_answered = (special.digamma(xc + m + 2.0) - special.digamma(xc + 1.0)) / theta[:, None]
-    abandon_if_waiting = (m + 1.0) / (xc + m + 1.0)
+    wait_live = (special.digamma(x_live + m_live + 2.0) - special.digamma(x_live + 1.0)) / theta[rows]
+    mass = r[live]
+
+    def row_sum(values: FloatArray) -> FloatArray:
+        return np.bincount(rows, weights=mass * values, minlength=r.shape[0]).astype(np.float64)
+
+    answered_if_waiting_sum = row_sum(answered_live)
+    within_sum = row_sum(within_live)
+    wait_sum = row_sum(answered_live * wait_live)
+    abandon_sum = row_sum((m_live + 1.0) / (x_live + m_live + 1.0))
     with np.errstate(invalid="ignore", divide="ignore"):
-        service_level = (below + (r * within).sum(axis=1)) / total
-        answered = below + (r * answered_if_waiting).sum(axis=1)
-        asa = (r * answered_if_waiting * wait_if_answered).sum(axis=1) / answered
-        abandon = (r * abandon_if_waiting).sum(axis=1) / total
+        service_level = (below + within_sum) / total
+        answered = below + answered_if_waiting_sum
+        asa = wait_sum / answered
+        abandon = abandon_sum / total
         wait_probability = queue_mass / total
     # A load so light that the queue is never reached: below is infinite.
     light = ~np.isfinite(below)

@@ -214,15 +214,17 @@ def required_slots(
 
     # Occupancy alone sets a floor: carried load / n <= cap (for Erlang C the carried load is the load,
     # and an Erlang C queue needs more servers than its load to have a steady state at all).
+    all_cells = np.arange(a.size)
     if sub_patience is None:
         floor = np.maximum(guarded_ceil(a / sub_targets.max_occupancy), np.floor(a) + 1.0)
+        lo = np.maximum(floor, 1.0) - 1.0  # lo fails (or is below the floor), hi meets
+        hi = np.maximum(floor, 1.0)
     else:
-        floor = np.zeros_like(a)
-    lo = np.maximum(floor, 1.0) - 1.0  # lo fails (or is below the floor), hi meets
-    hi = np.maximum(np.floor(a) + 1.0, floor)
-    hi = np.maximum(hi, 1.0)
+        # Erlang A: abandonment relieves the queue, so the Erlang C answer is an upper bound in all but
+        # rare cases (an abandonment cap); gallop down from it to bracket the answer in a few steps.
+        lo = np.zeros_like(a)
+        hi = required_slots(lam_b, aht_b, sub_targets)
     cap = a + _MAX_SEARCH_SIGMAS * np.sqrt(a) + 100.0
-    all_cells = np.arange(a.size)
     pending = all_cells[~ok(hi, all_cells)]
     while pending.size:
         lo[pending] = hi[pending]
@@ -234,6 +236,16 @@ def required_slots(
                 "(check the service level target, the answer time and the ASA and abandonment caps)"
             )
         pending = pending[~ok(hi[pending], pending)]
+    if sub_patience is not None:
+        step = np.ones_like(a)
+        galloping = all_cells[hi - lo > 1]
+        while galloping.size:
+            probe = np.maximum(hi[galloping] - step[galloping], lo[galloping] + 1.0)
+            good = ok(probe, galloping)
+            hi[galloping[good]] = probe[good]
+            lo[galloping[~good]] = probe[~good]
+            step[galloping] *= 2.0
+            galloping = galloping[good & (hi[galloping] - lo[galloping] > 1)]
     # Bisection: invariant lo fails (or is 0 below the floor), hi meets.
     active = all_cells[hi - lo > 1]
     while active.size:
