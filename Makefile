@@ -30,7 +30,7 @@ lint: setup
 	$(BIN)/mypy
 
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=12
 
 clean:
 	rm -rf $(VENV) node_modules $(dir $(HTMX))

@@ -192,7 +192,10 @@ def required_slots(
     """The smallest whole number of servers meeting every target at once, per cell (0 where no load).
 
     Erlang C when ``patience_seconds`` is None, else Erlang A. Every metric is monotone in the number of
-    servers, so an upper bound is found by doubling and the answer by bisection, vectorised over cells.
+    servers, so the answer is bracketed (from the occupancy floor for Erlang C; galloping down from the
+    Erlang C answer for Erlang A; doubling up where a start fails) and found by bisection, vectorised over
+    cells. Targets no number of servers up to the load plus 60 standard deviations meets raise
+    `StaffingInputError` instead of searching on.
     """
     lam = np.asarray(arrivals_per_second, dtype=np.float64)
     aht = np.asarray(aht_seconds, dtype=np.float64)

@@ -270,11 +270,16 @@ def test_bad_forecast_values_are_named_by_row_and_column() -> None:
         staffing.requirements(frame, {}, interval_minutes=15)
 
 
-def test_targets_no_staffing_can_meet_fail_fast() -> None:
-    # A tiny ASA cap with a 0 s threshold is reachable only far out; the search must stop with a message.
+def test_extreme_targets_are_met_and_unreachable_ones_stop_with_a_message() -> None:
+    # 99.9999 % answered at once is reachable, far out in the tail: found, not looped on.
     params = ChannelParams(service_level_target=0.999999, answer_within_seconds=0.0, max_occupancy=1.0)
     result = staffing.requirements(grid(8), {"q": params}, interval_minutes=15)
     assert (result["service_level"] >= 0.999999).all()
+    # A share above 1 is never reached (the public API refuses it before searching; the search stops too).
+    lam, aht = np.array([0.2]), np.array([300.0])
+    targets = staffing.QueueTargets(*(np.array([v]) for v in (1.5, 20.0, np.nan, np.nan, 1.0)))
+    with pytest.raises(StaffingInputError, match="no number of agents up to"):
+        staffing.required_slots(lam, aht, targets)
 
 
 def test_patience_from_history() -> None:

@@ -1,0 +1,1 @@
+"""The schedule engine: the vocabulary (`model`), the rules any schedule must pass (`rules`)."""
