@@ -308,17 +308,19 @@ def _targets(p: ChannelParams, size: int) -> QueueTargets:
 def _queue(
     offered: FloatArray,
     aht: FloatArray,
-    p: ChannelParams,
+    targets: QueueTargets,
+    concurrency: FloatArray,
+    patience: FloatArray | None,
     interval_seconds: float,
     agents: FloatArray | None,
 ) -> dict[str, FloatArray]:
-    """A real-time queue (Erlang C or A, with concurrency): agents (found, or given) and their metrics."""
+    """Real-time queue cells (Erlang C, or A with ``patience``), any channels at once: agents (found, or
+    given) and their metrics. With concurrency the queue's servers are the agents' slots."""
     lam = offered / interval_seconds
-    patience = np.full(offered.size, p.patience_seconds) if p.model == "erlang_a" else None
     if agents is None:
-        slots = required_slots(lam, aht, _targets(p, offered.size), patience)
-        agents = guarded_ceil(slots / p.concurrency)
-    metrics = _metrics(agents * p.concurrency, lam, aht, patience, np.full(offered.size, p.answer_within_seconds))
+        slots = required_slots(lam, aht, targets, patience)
+        agents = guarded_ceil(slots / concurrency)
+    metrics = _metrics(agents * concurrency, lam, aht, patience, targets.answer_within_seconds)
     idle = offered * aht <= 0
     return {
         "agents_required": agents,
@@ -397,29 +399,41 @@ def _deferred(
     }
 
 
-def _checked_forecast(forecast: pd.DataFrame, column: str) -> pd.DataFrame:
-    """The columns staffing needs, numeric, with the first bad value named by row and column.
+def _checked_forecast(forecast: pd.DataFrame, column: str) -> tuple[FloatArray, FloatArray]:
+    """The volume and AHT columns as numbers, with the first bad value named by row and column.
 
-    Rows are numbered as in the file: the header is row 1, the first interval row 2.
+    Rows are numbered as in the file: the header is row 1, the first interval row 2. Empty values are 0
+    where the volume is 0 (a closed interval has no handle time).
     """
     missing = [c for c in ("interval_start", "channel", column, "aht_seconds") if c not in forecast.columns]
     if missing:
         raise StaffingInputError(f"missing column(s): {', '.join(missing)}")
-    frame = forecast[["interval_start", "channel", column, "aht_seconds"]].copy()
+    numbers = []
     for name in (column, "aht_seconds"):
-        values = pd.to_numeric(frame[name], errors="coerce")
-        bad = (values < 0) | (frame[name].notna() & values.isna()) | np.isinf(values)
+        raw = forecast[name]
+        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
+        bad = (values < 0) | np.isinf(values) | (np.isnan(values) & raw.notna().to_numpy())
         if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise StaffingInputError(f"row {row + 2}, column {name}: {frame[name].iloc[row]} is not a number >= 0")
-        frame[name] = values
-    no_aht = (frame[column] > 0) & frame["aht_seconds"].isna()
+            row = int(np.flatnonzero(bad)[0])
+            raise StaffingInputError(f"row {row + 2}, column {name}: {raw.iloc[row]} is not a number >= 0")
+        numbers.append(values)
+    offered, aht = numbers
+    no_aht = (offered > 0) & np.isnan(aht)
     if no_aht.any():
-        row = int(np.flatnonzero(no_aht.to_numpy())[0])
+        row = int(np.flatnonzero(no_aht)[0])
         raise StaffingInputError(f"row {row + 2}, column aht_seconds: empty where {column} is above 0")
-    frame[column] = frame[column].fillna(0.0)
-    frame["aht_seconds"] = frame["aht_seconds"].fillna(0.0)
-    return frame.rename(columns={column: "offered"})
+    return np.nan_to_num(offered, nan=0.0), np.nan_to_num(aht, nan=0.0)
+
+
+def _time_key(starts: pd.Series) -> npt.NDArray[np.float64]:
+    """Sortable instants: numbers as they are (seconds), timestamps (naive, aware or text) as UTC seconds."""
+    if pd.api.types.is_numeric_dtype(starts):
+        return starts.to_numpy(dtype=np.float64)
+    stamps = pd.to_datetime(starts, utc=True, format="ISO8601") if starts.dtype == object else pd.to_datetime(starts)
+    if getattr(stamps.dt, "tz", None) is None:
+        stamps = stamps.dt.tz_localize("UTC")
+    seconds = (stamps - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
+    return np.asarray(seconds, dtype=np.float64)
 
 
 def requirements(
@@ -460,36 +474,72 @@ def requirements(
     if interval_minutes <= 0:
         raise StaffingInputError(f"interval_minutes {interval_minutes} must be above 0")
     column = f"offered_{risk}" if f"offered_{risk}" in forecast.columns else "offered"
-    frame = _checked_forecast(forecast, column).reset_index(drop=True)
-    open_rows = (
-        np.ones(len(frame), dtype=bool) if is_open is None else np.asarray(is_open, dtype=bool).reshape(len(frame))
-    )
-    given = None if agents is None else np.asarray(agents, dtype=np.float64).reshape(len(frame))
+    offered, aht = _checked_forecast(forecast, column)
+    size = len(forecast)
+    open_rows = np.ones(size, dtype=bool) if is_open is None else np.asarray(is_open, dtype=bool).reshape(size)
+    given = None if agents is None else np.asarray(agents, dtype=np.float64).reshape(size)
     interval_seconds = interval_minutes * 60.0
-    parts = []
-    for channel, rows in frame.groupby("channel", sort=False):
-        p = params.get(str(channel)) or defaults_for(str(channel))
-        p.check(str(channel))
-        order = rows.sort_values("interval_start", kind="stable")
-        index = order.index.to_numpy()
-        offered = order["offered"].to_numpy(dtype=np.float64)
-        aht = order["aht_seconds"].to_numpy(dtype=np.float64)
-        fixed = None if given is None else given[index]
-        if p.model == "deferred":
-            result = _deferred(offered, aht, open_rows[index], p, interval_seconds, fixed)
-        else:
-            result = _queue(offered, aht, p, interval_seconds, fixed)
-        part = pd.DataFrame(result, index=index)
-        part["staff_required"] = staff_from_agents(part["agents_required"].to_numpy(), p.shrinkage)
-        part["model"] = p.model
-        parts.append(part)
-    if not parts:
-        return pd.DataFrame(columns=[*REQUIREMENT_COLUMNS, "model", "load_erlangs"])
-    computed = pd.concat(parts).sort_index()
-    out = pd.concat([frame, computed], axis=1)
-    for name in ("agents_required", "staff_required"):
-        out[name] = out[name].astype("int64")
-    return out[[*REQUIREMENT_COLUMNS, "model", "load_erlangs"]]
+    names, codes = np.unique(forecast["channel"].astype(str).to_numpy(), return_inverse=True)
+    chosen = [params.get(str(name)) or defaults_for(str(name)) for name in names]
+    for name, p in zip(names, chosen, strict=True):
+        p.check(str(name))
+
+    def per_row(field: str) -> FloatArray:
+        return np.array([np.nan if getattr(p, field) is None else float(getattr(p, field)) for p in chosen])[codes]
+
+    # Rows in channel and time order, so deferred work runs through each channel's intervals in sequence.
+    order = np.lexsort((_time_key(forecast["interval_start"]), codes))
+    models = np.array([p.model for p in chosen])[codes]
+    results = {
+        name: np.full(size, np.nan)
+        for name in ("agents_required", "service_level", "asa_seconds", "occupancy", "abandon_rate", "backlog")
+    }
+    results["load_erlangs"] = np.zeros(size)
+    for model in ("erlang_c", "erlang_a"):
+        rows = order[models[order] == model]
+        if not rows.size:
+            continue
+        targets = QueueTargets(
+            per_row("service_level_target")[rows],
+            per_row("answer_within_seconds")[rows],
+            per_row("max_asa_seconds")[rows],
+            per_row("max_abandon_rate")[rows] if model == "erlang_a" else np.full(rows.size, np.nan),
+            per_row("max_occupancy")[rows],
+        )
+        patience = per_row("patience_seconds")[rows] if model == "erlang_a" else None
+        fixed = None if given is None else given[rows]
+        part = _queue(
+            offered[rows], aht[rows], targets, per_row("concurrency")[rows], patience, interval_seconds, fixed
+        )
+        for name, values in part.items():
+            results[name][rows] = values
+    for code, p in enumerate(chosen):
+        if p.model != "deferred":
+            continue
+        rows = order[codes[order] == code]
+        fixed = None if given is None else given[rows]
+        part = _deferred(offered[rows], aht[rows], open_rows[rows], p, interval_seconds, fixed)
+        for key, values in part.items():
+            results[key][rows] = values
+    agents_required = np.nan_to_num(results.pop("agents_required"), nan=0.0)
+    out = pd.DataFrame(
+        {
+            "interval_start": forecast["interval_start"].to_numpy(),
+            "channel": forecast["channel"].to_numpy(),
+            "offered": offered,
+            "aht_seconds": aht,
+            "agents_required": agents_required.astype(np.int64),
+            "service_level": results["service_level"],
+            "asa_seconds": results["asa_seconds"],
+            "occupancy": results["occupancy"],
+            "abandon_rate": results["abandon_rate"],
+            "staff_required": staff_from_agents(agents_required, per_row("shrinkage")).astype(np.int64),
+            "backlog": results["backlog"],
+            "model": models,
+            "load_erlangs": results["load_erlangs"],
+        }
+    )
+    return out
 
 
 def with_overrides(p: ChannelParams, **changes: float | str | None) -> ChannelParams:
