@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from wfm.scheduling import rules as r
+from wfm.scheduling import shifts
 from wfm.scheduling.model import Activity, Agent, AvailabilityWindow, Rules, TimeOff, Violation
 
 ZONE = ZoneInfo("Europe/Stockholm")
@@ -194,3 +195,37 @@ def test_check_all_reports_each_rule(rule: str) -> None:
     }
     time_off = [TimeOff("a1", at(2, "12:00"), at(2, "13:00"))] if rule == "time_off" else []
     assert rule in {v.rule for v in check(cases[rule], time_off=time_off)}
+
+
+@pytest.mark.parametrize("length_hours", [4.0, 5.0, 6.0, 7.5, 8.5, 10.0])
+@pytest.mark.parametrize("start", ["06:00", "09:15", "14:00"])
+def test_generated_breaks_pass_the_break_and_lunch_rules(length_hours: float, start: str) -> None:
+    activities = shifts.with_breaks("a1", at(0, start), int(length_hours * 60), RULES)
+    assert activities[0].start == at(0, start) and activities[-1].end == at(0, start) + dt.timedelta(hours=length_hours)
+    assert r.malformed_activities(activities) == []
+    found = r.breaks_and_lunch(r.shifts_of(activities), RULES)
+    assert found == [], found
+    kinds = [a.activity for a in activities]
+    assert kinds.count("lunch") == (1 if length_hours >= 6 else 0)
+
+
+def test_breaks_go_where_staff_is_to_spare() -> None:
+    # A surplus of staff from 12:30 to 13:30: an 8.5-hour shift from 08:00 takes its lunch there.
+    def surplus(moment: dt.datetime) -> float:
+        return 5.0 if at(0, "12:30") <= moment < at(0, "13:30") else 0.0
+
+    activities = shifts.with_breaks("a1", at(0, "08:00"), 510, RULES, surplus)
+    lunch = next(a for a in activities if a.activity == "lunch")
+    assert at(0, "12:30") <= lunch.start and lunch.end <= at(0, "13:30")
+
+
+def test_templates_follow_the_rules() -> None:
+    rules = Rules(min_shift_hours=4, max_shift_hours=10, earliest_start_minute=6 * 60, latest_end_minute=22 * 60)
+    found = shifts.templates(rules, start_step_minutes=30, length_step_minutes=60)
+    assert {t.length_minutes for t in found} == {240, 300, 360, 420, 480, 540, 600}
+    assert min(t.start_minute for t in found) == 360
+    assert all(t.start_minute + t.length_minutes <= 22 * 60 and t.start_minute % 30 == 0 for t in found)
+    assert shifts.ShiftTemplate(480, 510).paid_minutes(rules) == 480
+    assert shifts.ShiftTemplate(480, 300).paid_minutes(rules) == 300
+    with pytest.raises(ValueError, match="multiples"):
+        shifts.templates(rules, start_step_minutes=20)

@@ -1,1 +1,2 @@
-"""The schedule engine: the vocabulary (`model`), the rules any schedule must pass (`rules`)."""
+"""The schedule engine: the vocabulary (`model`), the rules any schedule must pass (`rules`), shift
+templates and break placement (`shifts`)."""
