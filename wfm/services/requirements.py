@@ -30,19 +30,8 @@ FTE_HOURS_PER_DAY = 8.0
 LINE_BLOCKING = 0.01
 # Patience is estimated from this many recent weeks of history, when enough contacts abandoned.
 PATIENCE_WEEKS = 8
-COLUMNS = (
-    "interval_start",
-    "offered",
-    "aht_seconds",
-    "load_erlangs",
-    "agents_required",
-    "service_level",
-    "asa_seconds",
-    "occupancy",
-    "abandon_rate",
-    "staff_required",
-    "backlog",
-)
+# Stored per interval: the requirements file's columns without the channel, plus the load.
+COLUMNS = ("interval_start", "offered", "aht_seconds", "load_erlangs", *staffing.REQUIREMENT_COLUMNS[4:])
 
 
 class RequirementsError(ValueError):
