@@ -171,8 +171,12 @@ def forecast_(
         from wfm.tables import Channel
 
         async def snapshot() -> forecasts.RunResult:
+            from wfm.services import requirements
+
             ids = [r["id"] for r in await Channel.select(Channel.id).where(Channel.active == True)]  # noqa: E712
-            return await forecasts.run(ids, horizon_days, method, "wfm forecast --all", snapshot=True)
+            result = await forecasts.run(ids, horizon_days, method, "wfm forecast --all", snapshot=True)
+            await requirements.follow_forecasts(result.version_ids, "wfm forecast --all")
+            return result
 
         result = _with_db(_db_url(), snapshot)
         for warning in result.warnings:

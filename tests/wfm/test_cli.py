@@ -96,3 +96,36 @@ def test_migrations_go_backwards_and_forwards_again(empty_database: dict[str, st
     assert run_wfm("migrate", env=env).returncode == 0
     check = run("check")
     assert check.returncode == 0 and "False" not in check.stdout.split("RAN", 1)[1]
+
+
+def _execute(env: dict[str, str], sql: str) -> None:
+    if "DATABASE_URL" in env:
+        with psycopg.connect(env["DATABASE_URL"]) as connection:
+            connection.execute(sql)
+        return
+    with sqlite3.connect(Path(env["TRIAD_DATA_DIR"]) / "triad.sqlite3") as connection:
+        connection.execute(sql)
+
+
+def test_forecast_all_snapshots_every_channel_and_staffs_it(empty_database: dict[str, str], tmp_path: Path) -> None:
+    env = empty_database
+    assert run_wfm("migrate", env=env).returncode == 0
+    _execute(env, "INSERT INTO channel (name, kind, staffing_model) VALUES ('chat', 'chat', 'erlang_c')")
+    # Three weeks of quarter hours, 09:00-17:00 UTC on every day, 12 contacts of 300 s each.
+    lines = [
+        f"2025-03-{day:02d}T{hour:02d}:{minute:02d}:00Z,chat,12,300"
+        for day in range(3, 24)
+        for hour in range(9, 17)
+        for minute in (0, 15, 30, 45)
+    ]
+    history = tmp_path / "history.csv"
+    history.write_text("interval_start,channel,offered,aht_seconds\n" + "\n".join(lines) + "\n")
+    imported = run_wfm("import", "history", str(history), env=env)
+    assert imported.returncode == 0, imported.stderr
+    done = run_wfm("forecast", "--all", "--method", "snaive", "--horizon-days", "2", env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "1 forecast versions stored (snapshot)" in done.stdout
+    assert _scalar(env, "SELECT count(*) FROM forecast_version WHERE snapshot = true") == 1
+    # The snapshot brings its P50 requirements, staffed in the hours that had contacts.
+    assert _scalar(env, "SELECT count(*) FROM requirement_set WHERE risk = 'p50'") == 1
+    assert _scalar(env, "SELECT count(*) FROM requirement_interval WHERE staff_required > 0") == 2 * 32
