@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from wfm.scheduling import rules as r
-from wfm.scheduling import shifts
+from wfm.scheduling import scoring, shifts
 from wfm.scheduling.model import Activity, Agent, AvailabilityWindow, Rules, TimeOff, Violation
 
 ZONE = ZoneInfo("Europe/Stockholm")
@@ -229,3 +229,31 @@ def test_templates_follow_the_rules() -> None:
     assert shifts.ShiftTemplate(480, 300).paid_minutes(rules) == 300
     with pytest.raises(ValueError, match="multiples"):
         shifts.templates(rules, start_step_minutes=20)
+
+
+def test_coverage_counts_multi_skill_work_in_shares() -> None:
+    bea = Agent("b1", ("voice",), 0, 40, 200.0)
+    agents = {"a1": ANNA, "b1": bea}
+    rows = [
+        Activity("a1", at(0, "08:00"), at(0, "09:00"), "work"),  # voice and chat: half each
+        Activity("b1", at(0, "08:00"), at(0, "08:30"), "work", "voice"),
+        Activity("b1", at(0, "08:30"), at(0, "08:45"), "break"),
+        Activity("b1", at(0, "08:45"), at(0, "08:55"), "work", "voice"),  # 10 of 15 minutes
+    ]
+    found = scoring.coverage(rows, agents, at(0, "08:00"), 4, 15)
+    assert list(found["chat"]) == [0.5, 0.5, 0.5, 0.5]
+    assert [round(v, 6) for v in found["voice"]] == [1.5, 1.5, 0.5, round(0.5 + 10 / 15, 6)]
+    cost = scoring.paid_cost(rows, agents)
+    assert cost.paid_hours == pytest.approx(1 + 0.5 + 0.25 + 10 / 60)
+    assert cost.labour_cost == pytest.approx(300.0 + 200.0 * (0.5 + 0.25 + 10 / 60))
+
+
+def test_gini_and_unpopular_shifts() -> None:
+    assert scoring.gini([2, 2, 2, 2]) == 0.0
+    assert scoring.gini([0, 0, 0, 1]) == pytest.approx(0.75)  # one of four has all: 1 - 1/4
+    assert scoring.gini([]) == 0.0 and scoring.gini([0, 0]) == 0.0
+    evening = block(2, ("13:00", "15:00", "work"), ("15:00", "15:15", "break"), ("15:15", "17:30", "work"))
+    evening += block(2, ("17:30", "18:00", "lunch"), ("18:00", "19:00", "work"))
+    saturday = block(5, ("09:00", "11:00", "work"))
+    counts = scoring.unpopular_shifts([*week(range(2)), *evening, *saturday], ["a1", "b1"], ZONE)
+    assert counts == {"a1": 2, "b1": 0}
