@@ -11,6 +11,7 @@ which saves about 0.15 s per hash; the production count is tested in test_accoun
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -97,11 +98,23 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
+    with migrated_pg_database(Path("/tmp")) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def migrated_pg_database(data_dir: Path) -> Iterator[str]:
+    """A PostgreSQL database of its own, migrated (procrastinate schema included), dropped afterwards.
+
+    Skips the test when the server is not there.
+    """
     skip_without_pg()
     url = create_pg_database()
-    migrate(url, Path("/tmp"))
-    yield url
-    drop_pg_database(url)
+    try:
+        migrate(url, data_dir)
+        yield url
+    finally:
+        drop_pg_database(url)
 
 
 def empty_pg(url: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -60,3 +61,10 @@ def database_url_of(engine: Engine) -> str:
         return str(engine.config["dsn"])
     assert isinstance(engine, SQLiteEngine)
     return f"sqlite:///{engine.path}"
+
+
+def json_object(value: object) -> dict[str, Any]:
+    """A JSON column's value as a dict: PostgreSQL hands back the decoded object, SQLite the text."""
+    if isinstance(value, dict):
+        return value
+    return json.loads(str(value or "{}"))

@@ -163,19 +163,21 @@ class QueueTargets:
     max_occupancy: FloatArray
 
 
-def _metrics(
+def queue_metrics(
     slots: FloatArray,
     arrivals_per_second: FloatArray,
     aht_seconds: FloatArray,
     patience_seconds: FloatArray | None,
     answer_within_seconds: FloatArray,
 ) -> erlang.QueueMetrics:
+    """The queue's metrics with ``slots`` servers: Erlang C, or Erlang A when a patience is given."""
     if patience_seconds is None:
         return erlang.erlang_c_metrics(slots, arrivals_per_second * aht_seconds, aht_seconds, answer_within_seconds)
     return erlang.erlang_a_metrics(slots, arrivals_per_second, aht_seconds, patience_seconds, answer_within_seconds)
 
 
-def _meets(metrics: erlang.QueueMetrics, targets: QueueTargets) -> npt.NDArray[np.bool_]:
+def meets_targets(metrics: erlang.QueueMetrics, targets: QueueTargets) -> npt.NDArray[np.bool_]:
+    """Per cell, whether every target holds at once (NaN caps do not apply)."""
     ok = metrics.service_level >= targets.service_level - 1e-12
     ok &= np.isnan(targets.max_asa_seconds) | (metrics.asa_seconds <= targets.max_asa_seconds + 1e-9)
     ok &= np.isnan(targets.max_abandon_rate) | (metrics.abandon_rate <= targets.max_abandon_rate + 1e-12)
@@ -213,7 +215,7 @@ def required_slots(
     def ok(n: FloatArray, cells: npt.NDArray[np.intp]) -> npt.NDArray[np.bool_]:
         part = QueueTargets(*(getattr(sub_targets, f.name)[cells] for f in fields(sub_targets)))
         patience = None if sub_patience is None else sub_patience[cells]
-        return _meets(_metrics(n, lam_b[cells], aht_b[cells], patience, within[cells]), part)
+        return meets_targets(queue_metrics(n, lam_b[cells], aht_b[cells], patience, within[cells]), part)
 
     # Occupancy alone sets a floor: carried load / n <= cap (for Erlang C the carried load is the load,
     # and an Erlang C queue needs more servers than its load to have a steady state at all).
@@ -292,7 +294,9 @@ REQUIREMENT_COLUMNS = (
 )
 
 
-def _targets(p: ChannelParams, size: int) -> QueueTargets:
+def targets_of(p: ChannelParams, size: int) -> QueueTargets:
+    """One channel's targets for ``size`` cells (the abandonment cap only for Erlang A)."""
+
     def full(value: float | None) -> FloatArray:
         return np.full(size, np.nan if value is None else float(value))
 
@@ -320,7 +324,7 @@ def _queue(
     if agents is None:
         slots = required_slots(lam, aht, targets, patience)
         agents = guarded_ceil(slots / concurrency)
-    metrics = _metrics(agents * concurrency, lam, aht, patience, targets.answer_within_seconds)
+    metrics = queue_metrics(agents * concurrency, lam, aht, patience, targets.answer_within_seconds)
     idle = offered * aht <= 0
     return {
         "agents_required": agents,

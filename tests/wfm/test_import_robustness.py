@@ -39,7 +39,7 @@ import pandas as pd
 import psycopg
 import pytest
 
-from tests.conftest import SECRET, create_pg_database, drop_pg_database, migrate, run_wfm, skip_without_pg
+from tests.conftest import SECRET, migrated_pg_database, run_wfm
 from tests.processes import WfmProcess
 from wfm import jobs
 from wfm.db import bind_tables, make_engine
@@ -493,13 +493,8 @@ def own_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
-    skip_without_pg()
-    url = create_pg_database()
-    try:
-        migrate(url, tmp_path)
+    with migrated_pg_database(tmp_path) as url:
         yield url
-    finally:
-        drop_pg_database(url)
 
 
 async def queue_import(url: str, upload_id: int) -> int:

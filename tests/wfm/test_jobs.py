@@ -36,7 +36,7 @@ from tests.conftest import (
     TEST_ITERATIONS,
     create_pg_database,
     drop_pg_database,
-    migrate,
+    migrated_pg_database,
     skip_without_pg,
 )
 from tests.helpers import make_user, on_app_loop, post_form, sign_in
@@ -381,13 +381,8 @@ def test_a_job_whose_embedded_worker_is_killed_runs_again_on_the_next_worker(
 @pytest.fixture
 def pg_database(tmp_path: Path) -> Iterator[str]:
     """A database of its own (migrated, procrastinate schema included), dropped afterwards."""
-    skip_without_pg()
-    url = create_pg_database()
-    try:
-        migrate(url, tmp_path)
+    with migrated_pg_database(tmp_path) as url:
         yield url
-    finally:
-        drop_pg_database(url)
 
 
 def pg_env(url: str, data_dir: Path) -> dict[str, str]:

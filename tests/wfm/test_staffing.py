@@ -153,10 +153,10 @@ def test_required_agents_are_the_smallest_that_meet_every_target(params: Channel
     patience = np.full(lam.size, params.patience_seconds) if params.model == "erlang_a" else None
 
     def meets(n: np.ndarray) -> np.ndarray:
-        m = staffing._metrics(
+        m = staffing.queue_metrics(
             n * params.concurrency, lam, aht, patience, np.full(lam.size, params.answer_within_seconds)
         )
-        return staffing._meets(m, staffing._targets(params, lam.size))
+        return staffing.meets_targets(m, staffing.targets_of(params, lam.size))
 
     assert meets(agents).all()
     # One agent fewer misses a target (with concurrency, one agent less is `concurrency` fewer slots).

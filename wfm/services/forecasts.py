@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from wfm import charts
-from wfm.db import database_url_of
+from wfm.db import database_url_of, json_object
 from wfm.dbapi import DbApi
 from wfm.services import audit
 from wfm.services.site import get_site
@@ -293,7 +293,7 @@ async def latest_version(channel_id: int) -> VersionView | None:
     )
     if row is None:
         return None
-    report = row["report"] if isinstance(row["report"], dict) else json.loads(row["report"] or "{}")
+    report = json_object(row["report"])
     return VersionView(
         id=row["id"],
         channel_id=row["channel"],

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from wfm import erlang, staffing
-from wfm.db import database_url_of
+from wfm.db import database_url_of, json_object
 from wfm.dbapi import DbApi
 from wfm.services import audit, forecasts
 from wfm.services.site import get_site
@@ -32,6 +32,12 @@ LINE_BLOCKING = 0.01
 PATIENCE_WEEKS = 8
 # Stored per interval: the requirements file's columns without the channel, plus the load.
 COLUMNS = ("interval_start", "offered", "aht_seconds", "load_erlangs", *staffing.REQUIREMENT_COLUMNS[4:])
+
+
+def interval_minutes_of(starts: pd.Series, default: int) -> int:
+    """The interval length of consecutive interval starts (the shortest step), or ``default`` for one interval."""
+    steps = starts.diff().dropna()
+    return int(steps.min().total_seconds() // 60) if len(steps) else default
 
 
 class RequirementsError(ValueError):
@@ -120,8 +126,7 @@ async def inputs(channel_id: int) -> Inputs:
     is_open = pd.Series(
         [open_at(t.isoweekday(), t.hour * 60 + t.minute) for t in local] if hours else [True] * len(frame)
     )
-    steps = frame["interval_start"].diff().dropna()
-    interval_minutes = int(steps.min().total_seconds() // 60) if len(steps) else site.interval_minutes
+    interval_minutes = interval_minutes_of(frame["interval_start"], site.interval_minutes)
     frame["channel"] = channel["name"]
     return Inputs(
         channel_id,
@@ -241,7 +246,7 @@ async def latest_set(channel_id: int, risk: str | None = None) -> SetView | None
     )
     if row is None:
         return None
-    params = row["params"] if isinstance(row["params"], dict) else json.loads(row["params"] or "{}")
+    params = json_object(row["params"])
     return SetView(
         row["id"], row["channel"], row["forecast_version"], row["risk"], params, row["created_at"], row["created_by"]
     )
@@ -352,8 +357,7 @@ async def page(channel_id: int | None, risk: str) -> RequirementsPage:
     if chosen is None:
         return dataclasses.replace(empty, version=version)
     frame = await set_intervals(chosen.id)
-    steps = frame["interval_start"].diff().dropna()
-    minutes = int(steps.min().total_seconds() // 60) if len(steps) else site.interval_minutes
+    minutes = interval_minutes_of(frame["interval_start"], site.interval_minutes)
     channel = await Channel.select().where(Channel.id == channel_id).first()
     stale = ""
     if version is not None and version.id != chosen.forecast_version:
@@ -394,8 +398,13 @@ def _secs(value: float | None) -> str:
     return "—" if value is None or not np.isfinite(value) else f"{value:.1f} s"
 
 
-def derive_cell(row: dict[str, float], params: staffing.ChannelParams, interval_minutes: int) -> tuple[Step, ...]:
-    """The audit trail of one interval's requirement: inputs, the queue at n - 1 and n, and shrinkage."""
+def derive_cell(
+    row: dict[str, float], params: staffing.ChannelParams, interval_minutes: int, patience_source: str = ""
+) -> tuple[Step, ...]:
+    """The audit trail of one interval's requirement: inputs, the queue at n - 1 and n, and shrinkage.
+
+    ``patience_source`` says where an Erlang A patience came from, when history estimated it.
+    """
     p = params
     offered, aht = float(row["offered"]), float(row["aht_seconds"])
     agents, staff = int(row["agents_required"]), int(row["staff_required"])
@@ -421,11 +430,13 @@ def derive_cell(row: dict[str, float], params: staffing.ChannelParams, interval_
     else:
         lam = offered / seconds
         load = lam * aht
-        name = "Erlang A (M/M/n+M)" if p.model == "erlang_a" else "Erlang C (M/M/n)"
+        erlang_a = p.model == "erlang_a"
+        name = "Erlang A (M/M/n+M)" if erlang_a else "Erlang C (M/M/n)"
         steps += [
             Step("Arrival rate", f"{lam * 3600:.2f} per hour"),
             Step("Offered load", f"{load:.3f} Erlangs", "arrival rate x AHT"),
-            Step("Model", name, f"patience {p.patience_seconds:g} s" if p.model == "erlang_a" else ""),
+            *([Step("Patience", _secs(p.patience_seconds), patience_source)] if patience_source and erlang_a else []),
+            Step("Model", name, f"patience {p.patience_seconds:g} s" if erlang_a else ""),
             Step(
                 "Targets",
                 f"{_pct(p.service_level_target)} within {p.answer_within_seconds:g} s",
@@ -444,19 +455,21 @@ def derive_cell(row: dict[str, float], params: staffing.ChannelParams, interval_
         ]
         if p.concurrency > 1:
             steps.append(Step("Concurrency", f"{p.concurrency:g} conversations per agent", "servers = agents x this"))
+        at_answer = None
         if load > 0:
-            patience = np.array([p.patience_seconds]) if p.model == "erlang_a" else None
+            patience = np.array([p.patience_seconds]) if erlang_a else None
             for n in (agents - 1, agents):
                 if n < 0:
                     continue
-                m = staffing._metrics(
+                m = staffing.queue_metrics(
                     np.array([n * p.concurrency], dtype=float),
                     np.array([lam]),
                     np.array([aht]),
                     patience,
                     np.array([p.answer_within_seconds]),
                 )
-                meets = bool(staffing._meets(m, staffing._targets(p, 1))[0])
+                meets = bool(staffing.meets_targets(m, staffing.targets_of(p, 1))[0])
+                at_answer = m
                 steps.append(
                     Step(
                         f"With {n} agents",
@@ -466,10 +479,10 @@ def derive_cell(row: dict[str, float], params: staffing.ChannelParams, interval_
                     )
                 )
         steps.append(Step("Agents required", str(agents), "the fewest agents meeting every target"))
-        if p.model == "erlang_a" and load > 0 and agents > 0:
-            m = erlang.erlang_a_metrics(agents, lam, aht, p.patience_seconds, p.answer_within_seconds)
+        if erlang_a and at_answer is not None and agents > 0:
             # A caller holds a line while queued too: mean wait of all callers = P(abandon) x patience.
-            held = aht * (1 - float(m.abandon_rate)) + float(m.abandon_rate) * p.patience_seconds
+            abandon = float(at_answer.abandon_rate[0])
+            held = aht * (1 - abandon) + abandon * p.patience_seconds
             lines = int(erlang.lines_required(lam * held, LINE_BLOCKING))
             steps.append(
                 Step(
@@ -496,20 +509,20 @@ async def derivation(set_id: int, interval_start: dt.datetime) -> Derivation | N
     )
     if row is None:
         return None
-    stored = chosen["params"] if isinstance(chosen["params"], dict) else json.loads(chosen["params"] or "{}")
+    stored = json_object(chosen["params"])
     params = staffing.ChannelParams(**{k: stored[k] for k in staffing.PARAM_KEYS if k in stored})
-    frame = await set_intervals(set_id)
-    steps = frame["interval_start"].diff().dropna()
-    minutes = int(steps.min().total_seconds() // 60) if len(steps) else 15
+    # The first two starts give the interval length; the set's other intervals are not needed.
+    first = (
+        await RequirementInterval.select(RequirementInterval.interval_start)
+        .where(RequirementInterval.requirement_set == set_id)
+        .order_by(RequirementInterval.interval_start)
+        .limit(2)
+    )
     site = await get_site()
+    starts = pd.Series(pd.to_datetime([r["interval_start"] for r in first], utc=True))
+    minutes = interval_minutes_of(starts, site.interval_minutes)
     local = row["interval_start"].astimezone(ZoneInfo(site.time_zone))
-    trail = derive_cell(row, params, minutes)
-    if stored.get("patience_source") and params.model == "erlang_a":
-        trail = (
-            *trail[:4],
-            Step("Patience", _secs(params.patience_seconds), str(stored["patience_source"])),
-            *trail[4:],
-        )
+    trail = derive_cell(row, params, minutes, str(stored.get("patience_source") or ""))
     return Derivation(row["interval_start"], local.strftime("%Y-%m-%d %H:%M"), params.model, trail)
 
 
