@@ -46,6 +46,11 @@ class Activity:
     activity: str
     channel: str | None = None
 
+    def __post_init__(self) -> None:
+        # Kept in UTC so that every difference is elapsed time (same-zone arithmetic in Python is wall time).
+        object.__setattr__(self, "start", self.start.astimezone(dt.UTC))
+        object.__setattr__(self, "end", self.end.astimezone(dt.UTC))
+
     @property
     def minutes(self) -> float:
         return (self.end - self.start).total_seconds() / 60.0
@@ -59,6 +64,10 @@ class TimeOff:
     start: dt.datetime
     end: dt.datetime
     kind: str = "vacation"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "start", self.start.astimezone(dt.UTC))
+        object.__setattr__(self, "end", self.end.astimezone(dt.UTC))
 
 
 @dataclass(frozen=True)

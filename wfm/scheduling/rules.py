@@ -26,12 +26,13 @@ from wfm.scheduling.model import (
 DAY = dt.timedelta(days=1)
 
 
-def _minutes(delta: dt.timedelta) -> float:
-    return delta.total_seconds() / 60.0
+def _elapsed(start: dt.datetime, end: dt.datetime) -> float:
+    """Minutes from ``start`` to ``end`` in elapsed time (Python subtracts same-zone datetimes on the wall clock)."""
+    return (end.astimezone(dt.UTC) - start.astimezone(dt.UTC)).total_seconds() / 60.0
 
 
 def _overlap(a_start: dt.datetime, a_end: dt.datetime, b_start: dt.datetime, b_end: dt.datetime) -> float:
-    return max(0.0, _minutes(min(a_end, b_end) - max(a_start, b_start)))
+    return max(0.0, _elapsed(max(a_start, b_start), min(a_end, b_end)))
 
 
 def shifts_of(activities: Iterable[Activity]) -> dict[str, list[Shift]]:
@@ -123,7 +124,7 @@ def shift_window(shifts: Mapping[str, list[Shift]], rules: Rules, zone: ZoneInfo
             local_midnight = dt.datetime.combine(local.date(), dt.time(), tzinfo=zone)
             latest = local_midnight + dt.timedelta(minutes=rules.latest_end_minute)
             if s.end.astimezone(zone) > latest:
-                out.append(Violation("shift_window", agent_id, _minutes(s.end - latest), "ends too late", s.start))
+                out.append(Violation("shift_window", agent_id, _elapsed(latest, s.end), "ends too late", s.start))
     return out
 
 
@@ -155,7 +156,7 @@ def rest_between_shifts(
         before = (previous or {}).get(agent_id, [])
         ordered = sorted([*before[-1:], *rows], key=lambda s: s.start)
         for a, b in pairwise(ordered):
-            rest = _minutes(b.start - a.end)
+            rest = _elapsed(a.end, b.start)
             if rest < need:
                 out.append(
                     Violation(
@@ -191,9 +192,9 @@ def weekly_rest(
         for start, end in busy:
             if end <= week_start or start >= week_end:
                 continue
-            longest = max(longest, _minutes(max(start, week_start) - free_from))
+            longest = max(longest, _elapsed(free_from, max(start, week_start)))
             free_from = max(free_from, min(end, week_end))
-        longest = max(longest, _minutes(week_end - free_from))
+        longest = max(longest, _elapsed(free_from, week_end))
         if longest < need:
             out.append(
                 Violation(
@@ -360,7 +361,7 @@ def breaks_and_lunch(shifts: Mapping[str, list[Shift]], rules: Rules) -> list[Vi
                     stretch_end = a.end
                     continue
                 if stretch_start is not None:
-                    stretch = _minutes(stretch_end - stretch_start)
+                    stretch = _elapsed(stretch_start, stretch_end)
                     if stretch > b.max_continuous_work_hours * 60 + 1e-9:
                         out.append(
                             Violation(
@@ -407,8 +408,8 @@ def breaks_and_lunch(shifts: Mapping[str, list[Shift]], rules: Rules) -> list[Vi
                     )
                 earliest = s.start + dt.timedelta(hours=b.lunch_earliest_hours)
                 latest = s.end - dt.timedelta(hours=b.lunch_latest_hours_before_end)
-                early = max(0.0, _minutes(earliest - lunch.start))
-                late = max(0.0, _minutes(lunch.end - latest))
+                early = max(0.0, _elapsed(lunch.start, earliest))
+                late = max(0.0, _elapsed(latest, lunch.end))
                 if early + late > 0:
                     out.append(
                         Violation("lunch", agent_id, early + late, "lunch outside its window in the shift", lunch.start)

@@ -28,6 +28,7 @@ def coverage(
 ) -> dict[str, np.ndarray]:
     """Scheduled agents per channel and interval ``[first_interval + i x length, ...)``, as float arrays."""
     length = dt.timedelta(minutes=interval_minutes)
+    first_interval = first_interval.astimezone(dt.UTC)  # elapsed-time steps, across DST too
     out: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(intervals))
     for a in activities:
         if a.activity != "work":

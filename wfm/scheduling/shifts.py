@@ -115,6 +115,7 @@ def with_breaks(
     b = rules.breaks
     step = rules.step_minutes
     score = surplus or (lambda _moment: 0.0)
+    start = start.astimezone(dt.UTC)  # lengths are elapsed time, also on a DST day
     end = start + dt.timedelta(minutes=length_minutes)
     if length_minutes < b.lunch_if_shift_hours * 60:
         return _work_with_breaks(agent_id, start, end, rules, score, channel)
