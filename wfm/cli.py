@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -249,6 +250,122 @@ def staff(forecast_file: Path, out_file: Path, channels_file: Path | None, risk:
             f"{channel}: {rows['model'].iloc[0]}, peak {rows['staff_required'].max()} staff, {hours:.1f} staff-hours"
         )
     click.echo(f"{out_file}: {len(result)} intervals staffed to {risk}")
+
+
+def _read(path: Path | None) -> bytes | None:
+    return None if path is None else path.read_bytes()
+
+
+@main.command(name="schedule")
+@click.option(
+    "--requirements", "requirements_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True
+)
+@click.option("--agents", "agents_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option("--week", "week", required=True, help="The Monday the week starts (YYYY-MM-DD).")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--time-off", "time_off_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--availability", "availability_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--previous", "previous_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--rules", "rules_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--channels",
+    "channels_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Channels file (as for wfm staff), for the projected service level.",
+)
+@click.option(
+    "--time-limit", "time_limit", type=click.FloatRange(1, 3600), default=60, show_default=True, help="Seconds."
+)
+@click.option(
+    "--time-zone", default="UTC", show_default=True, help="IANA zone of the files' naive times and of the week."
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+def schedule(
+    requirements_file: Path,
+    agents_file: Path,
+    week: str,
+    out_file: Path,
+    time_off_file: Path | None,
+    availability_file: Path | None,
+    previous_file: Path | None,
+    rules_file: Path | None,
+    channels_file: Path | None,
+    time_limit: float,
+    time_zone: str,
+    seed: int,
+) -> None:
+    """A week's schedule from requirements and agents: writes OUT, OUT.coverage.csv and OUT.report.json."""
+    import json
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from wfm import staffing
+    from wfm.scheduling import files
+    from wfm.scheduling.engine import Problem, Weights, solve
+    from wfm.scheduling.model import Rules
+
+    try:
+        zone = ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(f"{time_zone!r} is not an IANA time zone", param_hint="--time-zone") from None
+    try:
+        monday = dt.date.fromisoformat(week)
+    except ValueError:
+        raise click.BadParameter(f"{week!r} is not a date YYYY-MM-DD", param_hint="--week") from None
+    if monday.isoweekday() != 1:
+        raise click.BadParameter(f"{week} is a {monday:%A}; weeks start on Monday", param_hint="--week")
+    try:
+        source = files.read_requirements(requirements_file.read_bytes(), requirements_file.name, time_zone, monday)
+        agents = files.read_agents(agents_file.read_bytes(), agents_file.name)
+        ids = frozenset(a.agent_id for a in agents)
+        time_off = (
+            ()
+            if time_off_file is None
+            else files.read_time_off(time_off_file.read_bytes(), time_off_file.name, time_zone, ids)
+        )
+        windows = (
+            ()
+            if availability_file is None
+            else files.read_availability(availability_file.read_bytes(), availability_file.name, ids)
+        )
+        previous = (
+            ()
+            if previous_file is None
+            else files.read_schedule(previous_file.read_bytes(), previous_file.name, time_zone)
+        )
+        rules, weights = (
+            (Rules(), Weights())
+            if rules_file is None
+            else files.read_rules(rules_file.read_text(encoding="utf-8"), rules_file.name)
+        )
+        entries = (
+            {}
+            if channels_file is None
+            else staffing.read_channels_file(channels_file.read_text(encoding="utf-8"), channels_file.name)
+        )
+    except (files.ScheduleFileError, staffing.StaffingInputError) as error:
+        raise click.ClickException(str(error)) from None
+    problem = Problem(monday, zone, agents, source.requirements, rules, time_off, windows, previous, weights=weights)
+    try:
+        result = solve(problem, time_limit_seconds=time_limit, seed=seed)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    levels = files.projected_service_level(source, result, {n: e.params for n, e in entries.items()})
+    written = files.outputs(problem, result, source, levels or None)
+    stem = out_file.with_suffix("") if out_file.suffix == ".csv" else out_file
+    written.schedule.to_csv(out_file, index=False)
+    written.coverage.to_csv(f"{stem}.coverage.csv", index=False, float_format="%.6g")
+    Path(f"{stem}.report.json").write_text(json.dumps(written.report, indent=2, default=str), encoding="utf-8")
+    for conflict in result.conflicts:
+        click.echo(f"conflict: {conflict.detail}", err=True)
+    for violation in result.violations:
+        click.echo(f"violation: {violation.rule} {violation.agent_id}: {violation.detail}", err=True)
+    bound = "" if result.bound_under_hours is None else f" (lower bound {result.bound_under_hours:.1f})"
+    click.echo(
+        f"{out_file}: {len({a.agent_id for a in result.activities})} agents scheduled, "
+        f"{result.paid_hours:.1f} paid h, cost {result.labour_cost:.2f}; "
+        f"under-covered {result.under_hours:.1f} of {result.required_hours:.1f} required agent-h{bound}; "
+        f"{len(result.violations)} violations, {len(result.conflicts)} conflicts; {result.status}"
+    )
 
 
 def _interval_hours(rows: Any) -> float:
