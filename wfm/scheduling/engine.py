@@ -647,7 +647,8 @@ def solve(
     """Schedule the week (see the module docstring). Never raises for an infeasible instance: the result
     names the conflicts and carries the best schedule found."""
     began = time.monotonic()
-    deadline = began + max(0.5, time_limit_seconds)
+    # The search stops early enough for what follows it (soft-rule costs, breaks, the bound) to end in time.
+    deadline = began + max(0.4, 0.9 * time_limit_seconds)
     report = progress or (lambda _p, _m: None)
     _check_problem(problem)
     step = grid_step(problem.rules, problem.requirements)
@@ -663,7 +664,7 @@ def solve(
         while search.paid(i) < search.data[i].lo - EPS and search.raise_hours(i):
             pass
     status = _improve(search, began, deadline, report)
-    soft_costs = _soft_costs(search, problem)
+    soft_costs = _soft_costs(search, problem, seconds_each=min(0.5, 0.02 * time_limit_seconds))
     report(92, "placing breaks and lunch")
     activities, scheduled = _place_breaks(search)
     activities, scheduled = _balance_channels(search, activities, scheduled)
@@ -761,7 +762,7 @@ def _worse_minimum(search: _Search, state: tuple[IntArray, IntArray, FloatArray]
     return False
 
 
-def _soft_costs(search: _Search, problem: Problem) -> tuple[SoftCost, ...]:
+def _soft_costs(search: _Search, problem: Problem, seconds_each: float) -> tuple[SoftCost, ...]:
     """For each soft rule in play, the under-coverage a short re-optimisation without it would remove."""
     out = []
     base_under = float(np.maximum(search.req - search.cov, 0.0)[:, : search.grid.slots].sum())
@@ -775,7 +776,7 @@ def _soft_costs(search: _Search, problem: Problem) -> tuple[SoftCost, ...]:
     for name, attr in rules:
         saved = getattr(search, attr)
         setattr(search, attr, 0.0)
-        until = time.monotonic() + 0.5
+        until = time.monotonic() + seconds_each
         for i in search.rng.permutation(len(search.data)):
             for d in range(7):
                 search.reoptimise(int(i), d)
