@@ -95,39 +95,52 @@ async def import_upload(ctx: JobContext) -> str:
     return f"import_upload:{upload_id}"
 
 
+class ThreadProgress:
+    """Progress reported from a worker thread (forecasting, the schedule engine), written by the event loop;
+    when several arrive between writes, the latest wins."""
+
+    def __init__(self, ctx: JobContext) -> None:
+        self.ctx = ctx
+        self.loop = asyncio.get_running_loop()
+        self.updates: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
+        self.task: asyncio.Task[None] | None = None
+
+    def __call__(self, percent: int, message: str) -> None:
+        self.loop.call_soon_threadsafe(self.updates.put_nowait, (percent, message))
+
+    async def _report(self) -> None:
+        while True:
+            percent, message = await self.updates.get()
+            while not self.updates.empty():
+                percent, message = self.updates.get_nowait()
+            await self.ctx.progress(percent, message)
+
+    async def __aenter__(self) -> ThreadProgress:
+        self.task = asyncio.create_task(self._report())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+
 async def forecast(ctx: JobContext) -> str:
     """Forecast channels (`wfm.services.forecasts.run`); a retry returns the versions already stored."""
     from wfm.services import forecasts
 
-    loop = asyncio.get_running_loop()
-    updates: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
-
-    def progress(percent: int, message: str) -> None:
-        # Called from the forecasting thread: hand the numbers to the loop, which writes them.
-        loop.call_soon_threadsafe(updates.put_nowait, (percent, message))
-
-    async def report() -> None:
-        while True:
-            percent, message = await updates.get()
-            while not updates.empty():
-                percent, message = updates.get_nowait()
-            await ctx.progress(percent, message)
-
-    reporter = asyncio.create_task(report())
     try:
-        result = await forecasts.run(
-            [int(c) for c in ctx.inputs["channel_ids"]],
-            int(ctx.inputs.get("horizon_days", 14)),
-            str(ctx.inputs.get("method", "auto")),
-            str(ctx.inputs.get("actor", "")),
-            snapshot=bool(ctx.inputs.get("snapshot", False)),
-            job_id=ctx.job_id,
-            progress=progress,
-        )
+        async with ThreadProgress(ctx) as progress:
+            result = await forecasts.run(
+                [int(c) for c in ctx.inputs["channel_ids"]],
+                int(ctx.inputs.get("horizon_days", 14)),
+                str(ctx.inputs.get("method", "auto")),
+                str(ctx.inputs.get("actor", "")),
+                snapshot=bool(ctx.inputs.get("snapshot", False)),
+                job_id=ctx.job_id,
+                progress=progress,
+            )
     except ValueError as error:
         raise JobInputError(str(error)) from None
-    finally:
-        reporter.cancel()
     if not result.version_ids:
         raise JobInputError("; ".join(result.warnings) or "nothing to forecast")
     from wfm.services import requirements
@@ -135,6 +148,26 @@ async def forecast(ctx: JobContext) -> str:
     await ctx.progress(99, "staffing requirements")
     await requirements.follow_forecasts(result.version_ids, str(ctx.inputs.get("actor", "")))
     return "forecast_versions:" + ",".join(str(v) for v in result.version_ids)
+
+
+async def schedule(ctx: JobContext) -> str:
+    """Generate draft schedules for teams' week (`wfm.services.schedules.generate`), the engine in a thread of
+    the worker process; a retry returns the schedules already stored."""
+    from wfm.services import schedules
+
+    try:
+        async with ThreadProgress(ctx) as progress:
+            ids = await schedules.generate(
+                [int(t) for t in ctx.inputs["team_ids"]],
+                schedules.monday_of(str(ctx.inputs["week"])),
+                float(ctx.inputs.get("time_limit_seconds", 60)),
+                str(ctx.inputs.get("actor", "")),
+                job_id=ctx.job_id,
+                progress=progress,
+            )
+    except ValueError as error:
+        raise JobInputError(str(error)) from None
+    return "schedules:" + ",".join(str(i) for i in ids)
 
 
 async def start_forecast_snapshot(horizon_days: int = 14) -> int | None:
@@ -161,11 +194,17 @@ async def start_forecast_snapshot(horizon_days: int = 14) -> int | None:
 
 
 # The job kinds; later issues add schedule generation here.
-KINDS: dict[str, JobFunction] = {"audit_rollup": audit_rollup, "import": import_upload, "forecast": forecast}
+KINDS: dict[str, JobFunction] = {
+    "audit_rollup": audit_rollup,
+    "import": import_upload,
+    "forecast": forecast,
+    "schedule": schedule,
+}
 KIND_TITLES = {
     "audit_rollup": "Rebuild the daily audit summary",
     "import": "Import a file",
     "forecast": "Forecast contact volume",
+    "schedule": "Generate schedules",
 }
 
 

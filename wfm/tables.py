@@ -405,6 +405,37 @@ class RequirementInterval(Table):
     backlog = Float(null=True, default=None)
 
 
+class Schedule(Table):
+    """One team's schedule for one week (``week_start``, the local Monday), as the engine or a lead made it.
+
+    ``report`` holds the engine's figures (JSON: coverage totals, bound, violations, conflicts, shortfalls,
+    fairness); ``job_id`` is the job that generated it, so a retried job finds its schedule instead of
+    making another. The team's current schedule of a week is its latest row.
+    """
+
+    id: Serial
+    team = ForeignKey(Team, on_delete=OnDelete.cascade, null=False)
+    week_start = Date()
+    status = Varchar(length=12, default="draft")
+    created_at = Timestamptz()
+    created_by = Varchar(length=150, default="")
+    job_id = Integer(default=0)
+    report = JSON(default="{}")
+
+
+class ScheduleActivity(Table):
+    """One row of a schedule: ``[start_at, end_at)`` in UTC of ``work`` (on ``channel``, '' = any of the
+    agent's skills), ``break`` or ``lunch``."""
+
+    id: Serial
+    schedule = ForeignKey(Schedule, on_delete=OnDelete.cascade, null=False)
+    agent_id = Varchar(length=40)
+    start_at = Timestamptz()
+    end_at = Timestamptz()
+    activity = Varchar(length=8)
+    channel = Varchar(length=40, default="")
+
+
 def _prior_table(table: type[Table]) -> type[Table]:
     """The shadow of an imported table: the prior version of every row an import batch replaced.
 
@@ -452,6 +483,8 @@ ALL_TABLES: list[type[Table]] = [
     ForecastEvent,
     RequirementSet,
     RequirementInterval,
+    Schedule,
+    ScheduleActivity,
 ]
 # Shadow tables for rollback, one per imported table (see `_prior_table`).
 PRIOR_TABLES: dict[str, type[Table]] = {

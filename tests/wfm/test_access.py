@@ -69,6 +69,9 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("POST", "/requirements/what-if"): STAFF,
     ("GET", "/api/requirements/{channel_id:int}"): STAFF,
     ("POST", "/api/requirements"): {"admin", "lead"},
+    ("POST", "/api/schedules"): {"admin", "lead"},
+    ("GET", "/api/schedules"): STAFF,
+    ("GET", "/api/schedules/{schedule_id:int}"): STAFF,
     ("GET", "/api/forecasts/{channel_id:int}"): STAFF,
     ("POST", "/api/forecasts"): {"admin", "lead"},
     ("GET", "/history"): STAFF,
@@ -163,6 +166,7 @@ def _seed(client: TestClient[Any]) -> dict[str, str]:
         "kind": "no-such-kind",
         "adjustment_id": "999",
         "event_id": "999",
+        "schedule_id": "999",
     }
 
 

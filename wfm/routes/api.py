@@ -12,7 +12,7 @@ from litestar.params import Body, FromPath, FromQuery
 from wfm import jobs, security
 from wfm.forms import FormError, SiteForm
 from wfm.routes.imports import MAX_UPLOAD_BYTES
-from wfm.services import accounts, forecasts, imports, requirements, roster, site
+from wfm.services import accounts, forecasts, imports, requirements, roster, schedules, site
 
 ADMIN_ONLY = security.roles(security.ADMIN)
 STAFF = security.roles(security.ADMIN, security.LEAD, security.FINANCE)
@@ -44,6 +44,12 @@ class ForecastIn(msgspec.Struct):
     channel_ids: Annotated[list[int], msgspec.Meta(min_length=1)]
     horizon_days: Annotated[int, msgspec.Meta(ge=1, le=62)] = 14
     method: Literal["auto", "snaive", "ets", "mstl", "regression"] = "auto"
+
+
+class ScheduleIn(msgspec.Struct):
+    team_ids: Annotated[list[int], msgspec.Meta(min_length=1, max_length=50)]
+    week: str
+    time_limit_seconds: Annotated[int, msgspec.Meta(ge=5, le=1800)] = 60
 
 
 class JobIn(msgspec.Struct):
@@ -195,6 +201,54 @@ class ApiController(Controller):
         return Response(
             {"set": await requirements.latest_set(data.channel_id, data.risk), "id": set_id}, status_code=201
         )
+
+    @post("/schedules", opt=PLANNERS, summary="Start a job that generates draft schedules for teams' week")
+    async def start_schedule(
+        self, request: Request[Any, Any, Any], data: Annotated[ScheduleIn, Body()]
+    ) -> jobs.JobView:
+        user: security.CurrentUser = request.user
+        if user.role != security.ADMIN and not set(data.team_ids) <= user.team_ids:
+            raise PermissionDeniedException("Leads schedule only their own teams.")
+        try:
+            schedules.monday_of(data.week)
+        except schedules.ScheduleError as error:
+            raise ValidationException(detail=str(error)) from None
+        known = {t.id for t in await site.list_teams()}
+        if not set(data.team_ids) <= known:
+            raise ValidationException(detail=f"unknown team(s): {sorted(set(data.team_ids) - known)}")
+        inputs = {**msgspec.structs.asdict(data), "actor": user.username}
+        job_id = await jobs.submit(request.app.state.queue, "schedule", inputs, user.username)
+        job = await jobs.get(job_id)
+        assert job is not None
+        return job
+
+    @get("/schedules", opt=STAFF, summary="Schedules of the teams the user may read (newest first)")
+    async def list_schedules(
+        self, request: Request[Any, Any, Any], team_id: FromQuery[int | None] = None, week: FromQuery[str | None] = None
+    ) -> list[schedules.ScheduleView]:
+        user: security.CurrentUser = request.user
+        readable = [t.id for t in await site.list_teams() if user.can_read_team(t.id)]
+        if team_id is not None:
+            if team_id not in readable:
+                raise PermissionDeniedException("Not one of your teams.")
+            readable = [team_id]
+        try:
+            monday = schedules.monday_of(week) if week else None
+        except schedules.ScheduleError as error:
+            raise ValidationException(detail=str(error)) from None
+        return await schedules.listing(readable, monday)
+
+    @get("/schedules/{schedule_id:int}", opt=STAFF, summary="One schedule: its report and its rows (UTC)")
+    async def get_schedule(self, request: Request[Any, Any, Any], schedule_id: FromPath[int]) -> dict[str, Any]:
+        found = await schedules.get(schedule_id)
+        if found is None or not request.user.can_read_team(found.team_id):
+            raise NotFoundException("No such schedule among your teams.")
+        rows = [
+            {"agent_id": a.agent_id, "start": a.start.isoformat(), "end": a.end.isoformat(), "activity": a.activity,
+             "channel": a.channel or ""}
+            for a in await schedules.activities([schedule_id])
+        ]  # fmt: skip
+        return {"schedule": found, "activities": rows}
 
 
 api_router = Router(path="/api", route_handlers=[ApiController])

@@ -322,7 +322,14 @@ def outputs(
                 row["service_level"] = None if level is None or math.isnan(level) else round(level, 4)
             rows.append(row)
     coverage = pd.DataFrame(rows)
-    report = {
+    return Outputs(schedule, coverage, report(problem, result, naive))
+
+
+def report(problem: Problem, result: Result, naive: bool = False) -> dict[str, Any]:
+    """The report of a result (JSON-ready): solver and bound, coverage totals, cost, fairness, violations,
+    conflicts, shortfalls and soft-rule costs; times local, naive or with their offset."""
+    zone = problem.zone
+    return {
         "week": problem.monday.isoformat(),
         "time_zone": str(zone),
         "solver": {
@@ -362,7 +369,6 @@ def outputs(
         ],
         "soft_rule_costs": [{"rule": s.rule, "under_hours": s.under_hours} for s in result.soft_costs],
     }
-    return Outputs(schedule, coverage, report)
 
 
 def projected_service_level(
