@@ -302,6 +302,7 @@ def schedule(
     from wfm.scheduling import files
     from wfm.scheduling.engine import Problem, Weights, solve
     from wfm.scheduling.model import Rules
+    from wfm.scheduling.scoring import unpopular_shifts
 
     try:
         zone = ZoneInfo(time_zone)
@@ -344,7 +345,9 @@ def schedule(
         )
     except (files.ScheduleFileError, staffing.StaffingInputError) as error:
         raise click.ClickException(str(error)) from None
-    problem = Problem(monday, zone, agents, source.requirements, rules, time_off, windows, previous, weights=weights)
+    # Unpopular shifts in the previous file (one or more past weeks) count towards fairness.
+    history = unpopular_shifts(previous, [a.agent_id for a in agents], zone)
+    problem = Problem(monday, zone, agents, source.requirements, rules, time_off, windows, previous, history, weights)
     try:
         result = solve(problem, time_limit_seconds=time_limit, seed=seed)
     except ValueError as error:
