@@ -70,3 +70,23 @@ def forecast_chart_spec(
         layers.insert(0, alt.Chart(actual).mark_line(color="#555").encode(x=x, y="offered:Q"))
     chart = alt.layer(*layers).properties(title=title, width=width, height=height)
     return chart.to_dict()
+
+
+def coverage_chart_spec(frame: pd.DataFrame, title: str, width: int = 720, height: int = 200) -> dict[str, object]:
+    """Scheduled staff (line) against required staff (dashed), with the shortfall shaded red.
+
+    ``frame``: ``time`` (local, naive), ``required``, ``scheduled``."""
+    x = alt.X("time:T", title="Local time", axis=alt.Axis(format="%a %H:%M"))
+    short = frame.assign(low=frame[["required", "scheduled"]].min(axis=1))
+    gap = (
+        alt.Chart(short)
+        .mark_area(color="#c0392b", opacity=0.35, interpolate="step-after")
+        .encode(x=x, y=alt.Y("low:Q", title="Staff"), y2="required:Q")
+    )
+    need = (
+        alt.Chart(frame)
+        .mark_line(color="#555", strokeDash=[4, 3], interpolate="step-after")
+        .encode(x=x, y="required:Q")
+    )
+    have = alt.Chart(frame).mark_line(color="#1f5fa8", interpolate="step-after").encode(x=x, y="scheduled:Q")
+    return alt.layer(gap, need, have).properties(title=title, width=width, height=height).to_dict()

@@ -408,6 +408,9 @@ class RequirementInterval(Table):
 class Schedule(Table):
     """One team's schedule for one week (``week_start``, the local Monday), as the engine or a lead made it.
 
+    ``status``: ``draft``; ``published`` (what agents see; at most one per team and week); ``superseded``
+    (published once, replaced by a later publish, kept as history).
+
     ``report`` holds the engine's figures (JSON: coverage totals, bound, violations, conflicts, shortfalls,
     fairness); ``job_id`` is the job that generated it, so a retried job finds its schedule instead of
     making another. The team's current schedule of a week is its latest row.
@@ -421,6 +424,8 @@ class Schedule(Table):
     created_by = Varchar(length=150, default="")
     job_id = Integer(default=0)
     report = JSON(default="{}")
+    published_at = Timestamptz(null=True, default=None)
+    published_by = Varchar(length=150, default="")
 
 
 class ScheduleActivity(Table):

@@ -50,6 +50,8 @@ class ScheduleView:
     created_by: str
     job_id: int
     report: dict[str, Any]
+    published_at: dt.datetime | None = None
+    published_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -301,6 +303,8 @@ def _view(row: dict[str, Any], team_name: str) -> ScheduleView:
         row["created_by"],
         int(row["job_id"]),
         json_object(row["report"]),
+        row.get("published_at"),
+        row.get("published_by") or "",
     )
 
 

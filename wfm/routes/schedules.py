@@ -1,0 +1,118 @@
+"""The team lead's schedule week: the grid, coverage and cost, generating a draft as a job, and publishing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, Request, get, post
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from wfm import jobs, security
+from wfm.routes.common import form_values, page
+from wfm.services import schedule_week, schedules
+from wfm.services.site import get_site, list_teams
+
+READERS = security.roles(security.ADMIN, security.LEAD, security.FINANCE)
+PLANNERS = security.roles(security.ADMIN, security.LEAD)
+TIME_LIMITS = (10, 30, 60, 120, 300)
+
+
+def _may_plan(user: security.CurrentUser, team_id: int) -> bool:
+    return user.role == security.ADMIN or (user.role == security.LEAD and team_id in user.team_ids)
+
+
+async def _week_page(
+    request: Request[Any, Any, Any], team_id: int | None, monday: dt.date | None, status_code: int = 200, **context: Any
+) -> Template:
+    user: security.CurrentUser = request.user
+    readable = [(t.id, t.name) for t in await list_teams() if user.can_read_team(t.id)]
+    if team_id is None and readable:
+        team_id = readable[0][0]
+    if team_id is not None and team_id not in {t for t, _ in readable}:
+        raise PermissionDeniedException("Not one of your teams.")
+    site = await get_site()
+    today = dt.datetime.now(ZoneInfo(site.time_zone)).date()
+    monday = monday or schedule_week.next_monday(today)
+    view = await schedule_week.page(team_id, monday, readable)
+    return await page(
+        request,
+        "wfm/schedules.html",
+        status_code=status_code,
+        view=view,
+        may_plan=team_id is not None and _may_plan(user, team_id),
+        time_limits=TIME_LIMITS,
+        previous_week=monday - dt.timedelta(days=7),
+        next_week=monday + dt.timedelta(days=7),
+        errors=context.pop("errors", {}),
+        **context,
+    )
+
+
+def _team_and_week(values: Any) -> tuple[int | None, dt.date | None, str]:
+    raw_team = str(values.get("team", ""))
+    team_id = int(raw_team) if raw_team.isdigit() else None
+    raw_week = str(values.get("week", ""))
+    if not raw_week:
+        return team_id, None, ""
+    try:
+        return team_id, schedules.monday_of(raw_week), ""
+    except schedules.ScheduleError as error:
+        return team_id, None, str(error)
+
+
+class SchedulesController(Controller):
+    path = "/schedules"
+
+    @get("/", name="schedules", opt=READERS)
+    async def show(self, request: Request[Any, Any, Any]) -> Template:
+        team_id, monday, problem = _team_and_week(request.query_params)
+        errors = {"week": problem} if problem else {}
+        return await _week_page(request, team_id, monday, 422 if problem else 200, errors=errors)
+
+    @get("/{schedule_id:int}", name="schedule", opt=READERS)
+    async def one(self, request: Request[Any, Any, Any], schedule_id: FromPath[int]) -> Redirect:
+        found = await schedules.get(schedule_id)
+        if found is None or not request.user.can_read_team(found.team_id):
+            raise NotFoundException("No such schedule among your teams.")
+        return Redirect(request.app.route_reverse("schedules") + f"?team={found.team_id}&week={found.week_start}")
+
+    @post("/generate", name="schedules_generate", opt=PLANNERS)
+    async def generate(self, request: Request[Any, Any, Any]) -> Template | Redirect:
+        values = await form_values(request)
+        team_id, monday, problem = _team_and_week(values)
+        if team_id is None:
+            return await _week_page(request, None, monday, 422, errors={"week": "Choose a team."})
+        if not _may_plan(request.user, team_id):
+            raise PermissionDeniedException("Leads schedule only their own teams.")
+        raw_limit = str(values.get("time_limit_seconds", "60"))
+        limit = int(raw_limit) if raw_limit.isdigit() else 0
+        errors = {}
+        if monday is None:
+            errors["week"] = problem or "Choose the week's Monday."
+        if limit not in TIME_LIMITS:
+            errors["time_limit_seconds"] = f"Choose one of {', '.join(str(t) for t in TIME_LIMITS)} seconds."
+        if errors:
+            return await _week_page(request, team_id, monday, 422, errors=errors)
+        assert monday is not None
+        inputs = {
+            "team_ids": [team_id],
+            "week": monday.isoformat(),
+            "time_limit_seconds": limit,
+            "actor": request.user.username,
+        }
+        job_id = await jobs.submit(request.app.state.queue, "schedule", inputs, request.user.username)
+        return Redirect(request.app.route_reverse("job", job_id=job_id))
+
+    @post("/{schedule_id:int}/publish", name="schedules_publish", opt=PLANNERS)
+    async def publish(self, request: Request[Any, Any, Any], schedule_id: FromPath[int]) -> Redirect:
+        found = await schedules.get(schedule_id)
+        if found is None or not request.user.can_read_team(found.team_id):
+            raise NotFoundException("No such schedule among your teams.")
+        if not _may_plan(request.user, found.team_id):
+            raise PermissionDeniedException("Leads publish only their own teams' schedules.")
+        await schedule_week.publish(schedule_id, request.user.username)
+        return Redirect(request.app.route_reverse("schedules") + f"?team={found.team_id}&week={found.week_start}")

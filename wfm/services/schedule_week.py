@@ -1,0 +1,260 @@
+"""The lead's week page: a team's schedule as agents x days, its coverage against the latest requirements,
+projected service level, paid hours and cost, rule status, where the requirements came from, versions and
+publishing."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from wfm import charts, staffing
+from wfm.db import json_object
+from wfm.scheduling.model import Activity
+from wfm.scheduling.rules import check_all, shifts_of
+from wfm.scheduling.scoring import coverage, paid_cost
+from wfm.services import audit, schedules
+from wfm.services.site import get_site
+from wfm.tables import Agent as AgentRow
+from wfm.tables import RequirementInterval, RequirementSet, Schedule
+
+
+@dataclass(frozen=True)
+class DayCell:
+    """One agent-day: the shift's times and channel, its breaks and lunch, or why there is none."""
+
+    text: str
+    detail: str
+    kind: str  # work, off, absent
+
+
+@dataclass(frozen=True)
+class AgentWeek:
+    agent_id: str
+    name: str
+    cells: tuple[DayCell, ...]
+    paid_hours: float
+
+
+@dataclass(frozen=True)
+class ChannelWeek:
+    """A channel's week: required and scheduled agent-hours, under-coverage and projected service level."""
+
+    channel: str
+    required_hours: float
+    scheduled_hours: float
+    under_hours: float
+    service_level: float | None
+    chart_svg: str
+
+
+@dataclass(frozen=True)
+class WeekPage:
+    teams: tuple[tuple[int, str], ...]
+    team_id: int | None
+    monday: dt.date
+    days: tuple[dt.date, ...]
+    schedule: schedules.ScheduleView | None
+    versions: tuple[schedules.ScheduleView, ...]
+    rows: tuple[AgentWeek, ...]
+    channels: tuple[ChannelWeek, ...]
+    paid_hours: float
+    labour_cost: float
+    violations: tuple[str, ...]
+    sources: tuple[str, ...]
+    problem: str  # why the week cannot be scheduled or compared, '' when it can
+
+
+def next_monday(today: dt.date) -> dt.date:
+    return today + dt.timedelta(days=7 - today.weekday())
+
+
+def _cell(shift_acts: list[Activity], zone: ZoneInfo) -> DayCell:
+    first, last = shift_acts[0].start.astimezone(zone), shift_acts[-1].end.astimezone(zone)
+    channels = sorted({a.channel or "any" for a in shift_acts if a.activity == "work"})
+    rests = [f"{a.activity} {a.start.astimezone(zone):%H:%M}" for a in shift_acts if a.activity != "work"]
+    return DayCell(f"{first:%H:%M}-{last:%H:%M} {'/'.join(channels)}", ", ".join(rests), "work")
+
+
+async def page(team_id: int | None, monday: dt.date, readable: list[tuple[int, str]]) -> WeekPage:
+    site = await get_site()
+    zone = ZoneInfo(site.time_zone)
+    days = tuple(monday + dt.timedelta(days=d) for d in range(7))
+    empty = WeekPage(tuple(readable), team_id, monday, days, None, (), (), (), 0.0, 0.0, (), (), "")
+    if team_id is None:
+        return empty
+    versions = tuple(await schedules.listing([team_id], monday))
+    current = versions[0] if versions else None
+    try:
+        source = await schedules.inputs([team_id], monday)
+    except schedules.ScheduleError as error:
+        return dataclasses.replace(empty, versions=versions, schedule=current, problem=str(error))
+    problem = source.problem
+    agents = {a.agent_id: a for a in problem.agents}
+    names = {
+        r["agent_id"]: r["name"]
+        for r in await AgentRow.select(AgentRow.agent_id, AgentRow.name).where(AgentRow.agent_id.is_in(list(agents)))
+    }
+    acts = await schedules.activities([current.id]) if current else []
+    by_agent = shifts_of(acts)
+    rows = []
+    for agent_id in sorted(agents, key=lambda a: names.get(a, a)):
+        cells = []
+        for day in days:
+            shift = next((s for s in by_agent.get(agent_id, []) if s.start.astimezone(zone).date() == day), None)
+            midnight = dt.datetime.combine(day, dt.time(), tzinfo=zone)
+            away = [
+                t
+                for t in problem.time_off
+                if t.agent_id == agent_id and t.start < midnight + dt.timedelta(days=1) and t.end > midnight
+            ]
+            if shift is not None:
+                cells.append(_cell(list(shift.activities), zone))
+            elif away:
+                cells.append(DayCell(away[0].kind.replace("_", " "), "approved time off", "absent"))
+            else:
+                cells.append(DayCell("off", "", "off"))
+        paid = sum(s.paid_minutes for s in by_agent.get(agent_id, [])) / 60
+        rows.append(AgentWeek(agent_id, names.get(agent_id, agent_id), tuple(cells), round(paid, 2)))
+    week_start = dt.datetime.combine(monday, dt.time(), tzinfo=zone)
+    step = 15
+    week_end = dt.datetime.combine(monday + dt.timedelta(days=7), dt.time(), tzinfo=zone)
+    intervals = int((week_end.astimezone(dt.UTC) - week_start.astimezone(dt.UTC)).total_seconds() // 60 // step)
+    have = coverage(acts, agents, week_start, intervals, step)
+    need = _need(problem.requirements, week_start, intervals, step)
+    channel_weeks = []
+    for name in sorted(need):
+        required = need[name]
+        scheduled = have.get(name, np.zeros(intervals))
+        level = await _projected(source.requirement_sets, name, scheduled, week_start, step)
+        channel_weeks.append(
+            ChannelWeek(
+                name,
+                round(float(required.sum()) * step / 60, 1),
+                round(float(scheduled.sum()) * step / 60, 1),
+                round(float(np.maximum(required - scheduled, 0).sum()) * step / 60, 1),
+                level,
+                _chart(name, required, scheduled, week_start, step, zone),
+            )
+        )
+    cost = paid_cost(acts, agents)
+    violations = tuple(
+        f"{v.agent_id}: {v.detail}"
+        for v in check_all(
+            acts, agents, problem.rules, zone, week_start, problem.time_off, problem.windows, problem.previous
+        )
+    ) if current else ()  # fmt: skip
+    sources = await _sources(source.requirement_sets)
+    return WeekPage(
+        tuple(readable), team_id, monday, days, current, versions, tuple(rows), tuple(channel_weeks),
+        round(cost.paid_hours, 2), round(cost.labour_cost, 2), violations, sources, "",
+    )  # fmt: skip
+
+
+def _need(requirements: Any, week_start: dt.datetime, intervals: int, step: int) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    start_utc = week_start.astimezone(dt.UTC)
+    for r in requirements:
+        first = int((r.start.astimezone(dt.UTC) - start_utc).total_seconds() // 60 // step)
+        last = int((r.end.astimezone(dt.UTC) - start_utc).total_seconds() // 60 // step)
+        row = out.setdefault(r.channel, np.zeros(intervals))
+        row[max(0, first) : min(intervals, last)] = r.staff
+    return out
+
+
+async def _projected(
+    set_ids: tuple[int, ...], channel: str, scheduled: np.ndarray, week_start: dt.datetime, step: int
+) -> float | None:
+    """The week's service level with the scheduled staff, weighted by contacts, from the channel's
+    requirement set (its volumes, handle times and parameters)."""
+    sets = await RequirementSet.select(RequirementSet.id, RequirementSet.params, RequirementSet.channel.name).where(
+        RequirementSet.id.is_in(list(set_ids) or [-1])
+    )
+    chosen = next((s for s in sets if s["channel.name"] == channel), None)
+    if chosen is None:
+        return None
+    rows = await RequirementInterval.select(
+        RequirementInterval.interval_start, RequirementInterval.offered, RequirementInterval.aht_seconds
+    ).where(RequirementInterval.requirement_set == chosen["id"])
+    frame = pd.DataFrame(rows, columns=["interval_start", "offered", "aht_seconds"])
+    if frame.empty:
+        return None
+    starts = pd.to_datetime(frame["interval_start"], utc=True)
+    position = ((starts - week_start.astimezone(dt.UTC)).dt.total_seconds() // 60 // step).astype(int)
+    inside = (position >= 0) & (position < scheduled.size) & (frame["offered"] > 0)
+    if not inside.any():
+        return None
+    frame, position, starts = frame[inside], position[inside], starts[inside]
+    stored = json_object(chosen["params"])
+    names = {f.name for f in dataclasses.fields(staffing.ChannelParams)}
+    params = staffing.ChannelParams(**{k: v for k, v in stored.items() if k in names})
+    minutes = int(starts.diff().dropna().dt.total_seconds().min() // 60) if len(starts) > 1 else step
+    per = max(1, minutes // step)
+    staff = np.array([scheduled[p : p + per].mean() for p in position])
+    agents = np.floor(staff * (1 - params.shrinkage) + 1e-9)
+    forecast = pd.DataFrame(
+        {
+            "interval_start": [t.timestamp() for t in starts],
+            "channel": channel,
+            "offered": frame["offered"].to_numpy(),
+            "aht_seconds": frame["aht_seconds"].to_numpy(),
+        }
+    )
+    out = staffing.requirements(forecast, {channel: params}, interval_minutes=minutes, agents=pd.Series(agents))
+    levels = out["service_level"].to_numpy(dtype=float)
+    weights = forecast["offered"].to_numpy(dtype=float)
+    ok = np.isfinite(levels)
+    if not ok.any() or weights[ok].sum() <= 0:
+        return None
+    return round(float((levels[ok] * weights[ok]).sum() / weights[ok].sum()), 4)
+
+
+def _chart(
+    channel: str, required: np.ndarray, scheduled: np.ndarray, week_start: dt.datetime, step: int, zone: ZoneInfo
+) -> str:
+    """Scheduled against required staff over the week, shortfalls shaded."""
+    times = [
+        (week_start.astimezone(dt.UTC) + dt.timedelta(minutes=i * step)).astimezone(zone).replace(tzinfo=None)
+        for i in range(required.size)
+    ]
+    frame = pd.DataFrame({"time": times, "required": required, "scheduled": np.round(scheduled, 2)})
+    return charts.to_svg(charts.coverage_chart_spec(frame, f"{channel}: scheduled against required staff"))
+
+
+async def _sources(set_ids: tuple[int, ...]) -> tuple[str, ...]:
+    rows = await RequirementSet.select(
+        RequirementSet.id,
+        RequirementSet.risk,
+        RequirementSet.forecast_version,
+        RequirementSet.created_at,
+        RequirementSet.channel.name,
+    ).where(RequirementSet.id.is_in(list(set_ids) or [-1]))
+    return tuple(
+        f"{r['channel.name']}: requirements #{r['id']} staffed to {r['risk'].upper()} "
+        f"of forecast #{r['forecast_version']}"
+        for r in sorted(rows, key=lambda r: r["channel.name"])
+    )
+
+
+async def publish(schedule_id: int, actor: str) -> None:
+    """Publish a schedule: it becomes what agents see; the team-week's previous publish is kept as superseded."""
+    found = await schedules.get(schedule_id)
+    if found is None:
+        raise schedules.ScheduleError("no such schedule")
+    now = dt.datetime.now(dt.UTC)
+    async with Schedule._meta.db.transaction():
+        await Schedule.update({Schedule.status: "superseded"}).where(
+            (Schedule.team == found.team_id)
+            & (Schedule.week_start == found.week_start)
+            & (Schedule.status == "published")
+            & (Schedule.id != schedule_id)
+        )
+        await Schedule.update(
+            {Schedule.status: "published", Schedule.published_at: now, Schedule.published_by: actor}
+        ).where(Schedule.id == schedule_id)
+    await audit.record(actor, "publish", f"team {found.team_name}", f"schedule {schedule_id}, week {found.week_start}")
