@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 
 from wfm import jobs, security
 from wfm.routes.common import form_values, page
-from wfm.services import schedule_week, schedules
+from wfm.services import schedule_edits, schedule_week, schedules
 from wfm.services.site import get_site, list_teams
 
 READERS = security.roles(security.ADMIN, security.LEAD, security.FINANCE)
@@ -108,11 +108,68 @@ class SchedulesController(Controller):
         return Redirect(request.app.route_reverse("job", job_id=job_id))
 
     @post("/{schedule_id:int}/publish", name="schedules_publish", opt=PLANNERS)
-    async def publish(self, request: Request[Any, Any, Any], schedule_id: FromPath[int]) -> Redirect:
-        found = await schedules.get(schedule_id)
-        if found is None or not request.user.can_read_team(found.team_id):
-            raise NotFoundException("No such schedule among your teams.")
-        if not _may_plan(request.user, found.team_id):
-            raise PermissionDeniedException("Leads publish only their own teams' schedules.")
+    async def publish(self, request: Request[Any, Any, Any], schedule_id: FromPath[int]) -> Template | Redirect:
+        found = await _plannable(request, schedule_id)
+        reason = str((await form_values(request)).get("reason", "")).strip()
+        broken = await schedule_week.violations_of(schedule_id)
+        if broken and not reason:
+            message = f"This version breaks {len(broken)} rule(s): give the reason you publish it anyway."
+            return await _week_page(request, found.team_id, found.week_start, 422, errors={"publish": message})
+        if broken:
+            await schedule_edits.acknowledge(schedule_id, reason[:500], request.user.username)
         await schedule_week.publish(schedule_id, request.user.username)
         return Redirect(request.app.route_reverse("schedules") + f"?team={found.team_id}&week={found.week_start}")
+
+    @post("/{schedule_id:int}/edit", name="schedules_edit", opt=PLANNERS)
+    async def edit(self, request: Request[Any, Any, Any], schedule_id: FromPath[int]) -> Template:
+        """Change one agent-day (or swap two agents' days) and answer with what the change breaks."""
+        found = await _plannable(request, schedule_id)
+        values = await form_values(request)
+        action = values.get("action", "")
+        agent = str(values.get("agent", ""))
+        try:
+            day = dt.date.fromisoformat(str(values.get("day", "")))
+        except ValueError:
+            return await _week_page(request, found.team_id, found.week_start, 422, errors={"edit": "Choose a day."})
+        actor = request.user.username
+        try:
+            if action == "shift":
+                result = await schedule_edits.set_shift(
+                    schedule_id, agent, day, str(values.get("start", "")), str(values.get("end", "")),
+                    str(values.get("channel", "")), actor,
+                )  # fmt: skip
+            elif action == "off":
+                result = await schedule_edits.day_off(schedule_id, agent, day, actor)
+            elif action == "swap":
+                result = await schedule_edits.swap(schedule_id, agent, str(values.get("other", "")), day, actor)
+            else:
+                raise schedule_edits.EditError("Choose what to change.")
+        except (schedule_edits.EditError, schedules.ScheduleError) as error:
+            return await _week_page(request, found.team_id, found.week_start, 422, errors={"edit": str(error)})
+        return await _week_page(request, found.team_id, found.week_start, edit_result=result)
+
+    @post("/copy", name="schedules_copy", opt=PLANNERS)
+    async def copy(self, request: Request[Any, Any, Any]) -> Template | Redirect:
+        """Start the week from last week's schedule (a draft)."""
+        team_id, monday, problem = _team_and_week(await form_values(request))
+        if team_id is None or monday is None:
+            return await _week_page(
+                request, team_id, monday, 422, errors={"week": problem or "Choose a team and week."}
+            )
+        if not _may_plan(request.user, team_id):
+            raise PermissionDeniedException("Leads schedule only their own teams.")
+        try:
+            await schedule_edits.copy_week(team_id, monday, request.user.username)
+        except (schedule_edits.EditError, schedules.ScheduleError) as error:
+            return await _week_page(request, team_id, monday, 422, errors={"copy_week": str(error)})
+        return Redirect(request.app.route_reverse("schedules") + f"?team={team_id}&week={monday}")
+
+
+async def _plannable(request: Request[Any, Any, Any], schedule_id: int) -> schedules.ScheduleView:
+    """The schedule, if the user's teams include it (else 404) and the user may plan it (else 403)."""
+    found = await schedules.get(schedule_id)
+    if found is None or not request.user.can_read_team(found.team_id):
+        raise NotFoundException("No such schedule among your teams.")
+    if not _may_plan(request.user, found.team_id):
+        raise PermissionDeniedException("Leads change only their own teams' schedules.")
+    return found

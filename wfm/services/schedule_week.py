@@ -31,6 +31,7 @@ class DayCell:
     text: str
     detail: str
     kind: str  # work, off, absent
+    changed: bool = False  # differs from the last publish
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ class WeekPage:
     violations: tuple[str, ...]
     sources: tuple[str, ...]
     problem: str  # why the week cannot be scheduled or compared, '' when it can
+    baseline: schedules.ScheduleView | None = None  # the publish that changes are highlighted against
+    agents: tuple[tuple[str, str, tuple[str, ...]], ...] = ()  # (agent_id, name, skills) for the edit form
 
 
 def next_monday(today: dt.date) -> dt.date:
@@ -102,6 +105,12 @@ async def page(team_id: int | None, monday: dt.date, readable: list[tuple[int, s
     }
     acts = await schedules.activities([current.id]) if current else []
     by_agent = shifts_of(acts)
+    baseline = next(
+        (v for v in versions if v.status in ("published", "superseded") and current and v.id != current.id), None
+    )
+    if current and current.status == "published":
+        baseline = next((v for v in versions if v.status == "superseded" and v.id < current.id), None)
+    before = shifts_of(await schedules.activities([baseline.id])) if baseline else {}
     rows = []
     for agent_id in sorted(agents, key=lambda a: names.get(a, a)):
         cells = []
@@ -113,12 +122,16 @@ async def page(team_id: int | None, monday: dt.date, readable: list[tuple[int, s
                 for t in problem.time_off
                 if t.agent_id == agent_id and t.start < midnight + dt.timedelta(days=1) and t.end > midnight
             ]
+            earlier = next((b for b in before.get(agent_id, []) if b.start.astimezone(zone).date() == day), None)
+            changed = baseline is not None and (shift.activities if shift else None) != (
+                earlier.activities if earlier else None
+            )
             if shift is not None:
-                cells.append(_cell(list(shift.activities), zone))
+                cells.append(dataclasses.replace(_cell(list(shift.activities), zone), changed=changed))
             elif away:
-                cells.append(DayCell(away[0].kind.replace("_", " "), "approved time off", "absent"))
+                cells.append(DayCell(away[0].kind.replace("_", " "), "approved time off", "absent", changed))
             else:
-                cells.append(DayCell("off", "", "off"))
+                cells.append(DayCell("off", "", "off", changed))
         paid = sum(s.paid_minutes for s in by_agent.get(agent_id, [])) / 60
         rows.append(AgentWeek(agent_id, names.get(agent_id, agent_id), tuple(cells), round(paid, 2)))
     week_start = dt.datetime.combine(monday, dt.time(), tzinfo=zone)
@@ -143,17 +156,30 @@ async def page(team_id: int | None, monday: dt.date, readable: list[tuple[int, s
             )
         )
     cost = paid_cost(acts, agents)
-    violations = tuple(
-        f"{v.agent_id}: {v.detail}"
-        for v in check_all(
-            acts, agents, problem.rules, zone, week_start, problem.time_off, problem.windows, problem.previous
-        )
-    ) if current else ()  # fmt: skip
+    violations = _check(acts, source) if current else ()
     sources = await _sources(source.requirement_sets)
     return WeekPage(
         tuple(readable), team_id, monday, days, current, versions, tuple(rows), tuple(channel_weeks),
-        round(cost.paid_hours, 2), round(cost.labour_cost, 2), violations, sources, "",
+        round(cost.paid_hours, 2), round(cost.labour_cost, 2), violations, sources, "", baseline,
+        tuple((a, names.get(a, a), agents[a].skills) for a in sorted(agents, key=lambda a: names.get(a, a))),
     )  # fmt: skip
+
+
+def _check(acts: list[Activity], source: schedules.Inputs) -> tuple[str, ...]:
+    """Every rule the rows break, in words."""
+    p = source.problem
+    agents = {a.agent_id: a for a in p.agents}
+    week_start = dt.datetime.combine(p.monday, dt.time(), tzinfo=p.zone)
+    found = check_all(acts, agents, p.rules, p.zone, week_start, p.time_off, p.windows, p.previous)
+    return tuple(f"{v.agent_id}: {v.detail}" for v in found)
+
+
+async def violations_of(schedule_id: int) -> tuple[str, ...]:
+    found = await schedules.get(schedule_id)
+    if found is None:
+        return ()
+    source = await schedules.inputs([found.team_id], found.week_start)
+    return _check(await schedules.activities([schedule_id]), source)
 
 
 def _need(requirements: Any, week_start: dt.datetime, intervals: int, step: int) -> dict[str, np.ndarray]:

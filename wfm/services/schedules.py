@@ -78,7 +78,8 @@ def _midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
 
 
-async def _agents(team_ids: Sequence[int], monday: dt.date) -> list[tuple[Agent, int]]:
+async def members(team_ids: Sequence[int], monday: dt.date) -> list[tuple[Agent, int]]:
+    """The teams' agents on the roster that week (hired by its end, not left before it), with their team."""
     rows = await AgentRow.select().where(AgentRow.team.is_in(list(team_ids))).order_by(AgentRow.agent_id)
     out = []
     for r in rows:
@@ -169,10 +170,10 @@ async def inputs(team_ids: Sequence[int], monday: dt.date) -> Inputs:
     """The engine's problem for ``team_ids``' agents in the week of ``monday``."""
     site = await get_site()
     zone = ZoneInfo(site.time_zone)
-    members = await _agents(team_ids, monday)
-    if not members:
+    roster = await members(team_ids, monday)
+    if not roster:
         raise ScheduleError("these teams have no agents on the roster this week")
-    agents = tuple(a for a, _ in members)
+    agents = tuple(a for a, _ in roster)
     ids = [a.agent_id for a in agents]
     requirement, sets, minutes = await _requirements(monday, zone, site.interval_minutes)
     if not requirement:
@@ -183,7 +184,7 @@ async def inputs(team_ids: Sequence[int], monday: dt.date) -> Inputs:
     others = [int(t["id"]) for t in await TeamRow.select(TeamRow.id) if int(t["id"]) not in set(team_ids)]
     covered = await activities(list((await _current(others, [monday])).values()))
     if covered:
-        other_agents = {a.agent_id: a for a, _ in await _agents(others, monday)}
+        other_agents = {a.agent_id: a for a, _ in await members(others, monday)}
         requirement = _less(requirement, covered, other_agents, _midnight(monday, zone), minutes)
     start = _midnight(monday, zone) - dt.timedelta(days=1)
     end = _midnight(monday + dt.timedelta(days=7), zone) + dt.timedelta(days=1)
@@ -205,7 +206,7 @@ async def inputs(team_ids: Sequence[int], monday: dt.date) -> Inputs:
         monday, zone, agents, tuple(requirement), time_off=time_off, windows=windows, previous=previous,
         unpopular_history=history,
     )  # fmt: skip
-    return Inputs(problem, {a.agent_id: team for a, team in members}, sets)
+    return Inputs(problem, {a.agent_id: team for a, team in roster}, sets)
 
 
 def _less(
