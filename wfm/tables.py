@@ -441,6 +441,28 @@ class ScheduleActivity(Table):
     channel = Varchar(length=40, default="")
 
 
+class ScheduleSeen(Table):
+    """The published schedule of a week an agent last looked at, so My schedule can mark what changed since.
+
+    Unique on (agent_id, week_start), by a unique index in the migration.
+    """
+
+    id: Serial
+    agent_id = Varchar(length=40)
+    week_start = Date()
+    schedule_id = Integer()
+
+
+class CalendarToken(Table):
+    """A private calendar subscription link: only the SHA-256 of its token is stored. The link serves its
+    user's own published shifts while the account is active and on the roster."""
+
+    id: Serial
+    user = ForeignKey(User, on_delete=OnDelete.cascade, null=False, unique=True)
+    token_hash = Varchar(length=64, unique=True)
+    created_at = Timestamptz()
+
+
 def _prior_table(table: type[Table]) -> type[Table]:
     """The shadow of an imported table: the prior version of every row an import batch replaced.
 
@@ -490,6 +512,8 @@ ALL_TABLES: list[type[Table]] = [
     RequirementInterval,
     Schedule,
     ScheduleActivity,
+    ScheduleSeen,
+    CalendarToken,
 ]
 # Shadow tables for rollback, one per imported table (see `_prior_table`).
 PRIOR_TABLES: dict[str, type[Table]] = {
