@@ -80,6 +80,8 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/schedules/{schedule_id:int}"): STAFF,
     ("POST", "/schedules/generate"): {"admin", "lead"},
     ("POST", "/schedules/{schedule_id:int}/publish"): {"admin", "lead"},
+    ("POST", "/schedules/{schedule_id:int}/edit"): {"admin", "lead"},
+    ("POST", "/schedules/copy"): {"admin", "lead"},
     ("GET", "/api/forecasts/{channel_id:int}"): STAFF,
     ("POST", "/api/forecasts"): {"admin", "lead"},
     ("GET", "/history"): STAFF,
