@@ -37,7 +37,21 @@ from litestar.template.config import TemplateConfig
 
 from wfm import security
 from wfm.db import bind_tables, close_pool, make_engine, start_pool
-from wfm.routes import admin, api, auth, forecasts, history, home, imports, jobs, my, requirements, roster, schedules
+from wfm.routes import (
+    admin,
+    api,
+    auth,
+    forecasts,
+    history,
+    home,
+    imports,
+    jobs,
+    my,
+    requirements,
+    roster,
+    schedules,
+    time_off,
+)
 from wfm.routes.common import template_globals
 from wfm.services import accounts
 from wfm.settings import Settings
@@ -113,6 +127,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             schedules.SchedulesController,
             my.MyController,
             my.CalendarController,
+            my.MyRequestsController,
+            time_off.TimeOffController,
         ],
         include_in_schema=False,
     )

@@ -51,6 +51,8 @@ class Site(Table):
 class Team(Table):
     id: Serial
     name = Varchar(length=80, unique=True)
+    # How many of the team may be on approved time off at once (time-off requests beyond it are refused).
+    max_off_at_once = Integer(default=2)
 
 
 class TeamMember(Table):
@@ -441,6 +443,23 @@ class ScheduleActivity(Table):
     channel = Varchar(length=40, default="")
 
 
+class TimeOffRequest(Table):
+    """An agent's request for time off ``[start_at, end_at)`` (UTC) and the lead's decision; an approved
+    request becomes an `Absence` row (approved), which schedules must respect."""
+
+    id: Serial
+    agent_id = Varchar(length=40)
+    start_at = Timestamptz()
+    end_at = Timestamptz()
+    kind = Varchar(length=12, default="vacation")
+    note = Varchar(length=200, default="")
+    status = Varchar(length=12, default="pending")  # pending, approved, declined, cancelled
+    created_at = Timestamptz()
+    decided_by = Varchar(length=150, default="")
+    decided_at = Timestamptz(null=True, default=None)
+    decision_note = Varchar(length=200, default="")
+
+
 class ScheduleSeen(Table):
     """The published schedule of a week an agent last looked at, so My schedule can mark what changed since.
 
@@ -514,6 +533,7 @@ ALL_TABLES: list[type[Table]] = [
     ScheduleActivity,
     ScheduleSeen,
     CalendarToken,
+    TimeOffRequest,
 ]
 # Shadow tables for rollback, one per imported table (see `_prior_table`).
 PRIOR_TABLES: dict[str, type[Table]] = {

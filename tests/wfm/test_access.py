@@ -77,6 +77,15 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/my/schedule.ics"): EVERYONE,
     ("POST", "/my/calendar-link"): EVERYONE,
     ("GET", "/calendar/{token:str}"): PUBLIC,
+    ("GET", "/my/time-off"): EVERYONE,
+    ("POST", "/my/time-off"): EVERYONE,
+    ("POST", "/my/time-off/{request_id:int}/cancel"): EVERYONE,
+    ("GET", "/my/availability"): EVERYONE,
+    ("POST", "/my/availability"): EVERYONE,
+    ("POST", "/my/availability/{window_id:int}/delete"): EVERYONE,
+    ("GET", "/time-off"): {"admin", "lead"},
+    ("POST", "/time-off/{request_id:int}/decide"): {"admin", "lead"},
+    ("POST", "/time-off/limit"): {"admin", "lead"},
     ("GET", "/schedules/{schedule_id:int}"): STAFF,
     ("POST", "/schedules/generate"): {"admin", "lead"},
     ("POST", "/schedules/{schedule_id:int}/publish"): {"admin", "lead"},
@@ -177,6 +186,8 @@ def _seed(client: TestClient[Any]) -> dict[str, str]:
         "adjustment_id": "999",
         "event_id": "999",
         "schedule_id": "999",
+        "request_id": "999",
+        "window_id": "999",
     }
 
 

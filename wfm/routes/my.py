@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from wfm import security
-from wfm.routes.common import page
-from wfm.services import my_schedule
+from wfm.routes.common import form_values, page
+from wfm.services import availability, my_schedule, time_off
 from wfm.services.site import get_site
 
 EVERYONE = security.roles(*security.ALL_ROLES)
@@ -75,3 +75,85 @@ class CalendarController(Controller):
         if agent_id is None:
             raise NotFoundException("No such calendar.")
         return _ics(await my_schedule.ics(agent_id, await _today()), "shifts.ics")
+
+
+def _date(values: Any, name: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(values.get(name, "")))
+    except ValueError:
+        return None
+
+
+async def _time_off_page(request: Request[Any, Any, Any], status_code: int = 200, **context: Any) -> Template:
+    agent_id = request.user.agent_id
+    requests = await time_off.listing(agent_ids=[agent_id]) if agent_id else []
+    return await page(
+        request, "wfm/my_time_off.html", status_code=status_code, requests=requests, kinds=time_off.KINDS, **context
+    )
+
+
+async def _availability_page(request: Request[Any, Any, Any], status_code: int = 200, **context: Any) -> Template:
+    agent_id = request.user.agent_id
+    rows = await availability.of_agent(agent_id) if agent_id else []
+    return await page(
+        request, "wfm/my_availability.html", status_code=status_code, windows=rows, kinds=availability.KINDS,
+        weekdays=availability.WEEKDAYS, **context,
+    )  # fmt: skip
+
+
+class MyRequestsController(Controller):
+    """Time off and availability, each agent their own."""
+
+    path = "/my"
+
+    @get("/time-off", name="my_time_off", opt=EVERYONE)
+    async def time_off_page(self, request: Request[Any, Any, Any]) -> Template:
+        return await _time_off_page(request)
+
+    @post("/time-off", name="my_time_off_request", opt=EVERYONE)
+    async def ask(self, request: Request[Any, Any, Any]) -> Template | Redirect:
+        if not request.user.agent_id:
+            raise NotFoundException("You are not on the roster.")
+        values = await form_values(request)
+        first, last = _date(values, "first_day"), _date(values, "last_day")
+        if first is None or last is None:
+            return await _time_off_page(request, 422, error="Give the first and last day.")
+        try:
+            await time_off.request(
+                request.user.agent_id, first, last, str(values.get("kind", "vacation")), str(values.get("note", "")),
+                await _today(),
+            )  # fmt: skip
+        except time_off.TimeOffError as error:
+            return await _time_off_page(request, 422, error=str(error))
+        return Redirect(request.app.route_reverse("my_time_off"))
+
+    @post("/time-off/{request_id:int}/cancel", name="my_time_off_cancel", opt=EVERYONE)
+    async def cancel(self, request: Request[Any, Any, Any], request_id: FromPath[int]) -> Template | Redirect:
+        try:
+            await time_off.cancel(request_id, request.user.agent_id)
+        except time_off.TimeOffError as error:
+            return await _time_off_page(request, 422, error=str(error))
+        return Redirect(request.app.route_reverse("my_time_off"))
+
+    @get("/availability", name="my_availability", opt=EVERYONE)
+    async def availability_page(self, request: Request[Any, Any, Any]) -> Template:
+        return await _availability_page(request)
+
+    @post("/availability", name="my_availability_add", opt=EVERYONE)
+    async def add_window(self, request: Request[Any, Any, Any]) -> Template | Redirect:
+        if not request.user.agent_id:
+            raise NotFoundException("You are not on the roster.")
+        values = await form_values(request)
+        try:
+            await availability.add(
+                request.user.agent_id, str(values.get("weekday", "")), str(values.get("start", "")),
+                str(values.get("end", "")), str(values.get("kind", "")),
+            )  # fmt: skip
+        except availability.AvailabilityError as error:
+            return await _availability_page(request, 422, error=str(error))
+        return Redirect(request.app.route_reverse("my_availability"))
+
+    @post("/availability/{window_id:int}/delete", name="my_availability_delete", opt=EVERYONE)
+    async def delete_window(self, request: Request[Any, Any, Any], window_id: FromPath[int]) -> Redirect:
+        await availability.delete(window_id, request.user.agent_id)
+        return Redirect(request.app.route_reverse("my_availability"))
