@@ -87,6 +87,8 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("POST", "/time-off/{request_id:int}/decide"): {"admin", "lead"},
     ("POST", "/time-off/limit"): {"admin", "lead"},
     ("GET", "/schedules/{schedule_id:int}"): STAFF,
+    ("GET", "/schedules/{schedule_id:int}/export.csv"): STAFF,
+    ("GET", "/schedules/{schedule_id:int}/print"): STAFF,
     ("POST", "/schedules/generate"): {"admin", "lead"},
     ("POST", "/schedules/{schedule_id:int}/publish"): {"admin", "lead"},
     ("POST", "/schedules/{schedule_id:int}/edit"): {"admin", "lead"},

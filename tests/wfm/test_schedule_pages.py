@@ -4,10 +4,12 @@ republish with history; who may see and do what (both engines)."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pandas as pd
 from litestar.testing import TestClient
 
 from tests.helpers import make_user, on_app_loop, post_form, sign_in
@@ -55,6 +57,15 @@ def test_a_lead_generates_reads_and_publishes_a_week(client: TestClient[Any]) ->
 
     assert post_form(client, f"/schedules/{first}/publish").status_code == 302
     assert "Week of 2025-01-27: published" in client.get(f"/schedules/{first}", follow_redirects=True).text
+    # The team's week as CSV (site time with offsets) and as a printable page.
+    csv = client.get(f"/schedules/{first}/export.csv")
+    assert csv.status_code == 200 and "attachment" in csv.headers["content-disposition"]
+    rows = pd.read_csv(io.StringIO(csv.text))
+    assert list(rows.columns) == ["agent_id", "name", "start", "end", "activity", "channel"]
+    assert len(rows) == len(on_app_loop(client, lambda: schedules.activities([first])))
+    assert rows["start"].str.endswith("+01:00").all() and set(rows["activity"]) <= {"work", "break", "lunch"}
+    printable = client.get(f"/schedules/{first}/print")
+    assert printable.status_code == 200 and "Agent 0" in printable.text and 'aria-label="Main"' not in printable.text
     second = _generate(client, north)
     assert post_form(client, f"/schedules/{second}/publish").status_code == 302
     statuses = {r["id"]: r["status"] for r in on_app_loop(client, lambda: Schedule.select())}

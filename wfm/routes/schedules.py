@@ -6,13 +6,13 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from wfm import jobs, security
-from wfm.routes.common import form_values, page
+from wfm.routes.common import csv_download, form_values, page
 from wfm.services import schedule_edits, schedule_week, schedules
 from wfm.services.site import get_site, list_teams
 
@@ -75,10 +75,23 @@ class SchedulesController(Controller):
 
     @get("/{schedule_id:int}", name="schedule", opt=READERS)
     async def one(self, request: Request[Any, Any, Any], schedule_id: FromPath[int]) -> Redirect:
-        found = await schedules.get(schedule_id)
-        if found is None or not request.user.can_read_team(found.team_id):
-            raise NotFoundException("No such schedule among your teams.")
+        found = await _readable(request, schedule_id)
         return Redirect(request.app.route_reverse("schedules") + f"?team={found.team_id}&week={found.week_start}")
+
+    @get("/{schedule_id:int}/export.csv", name="schedule_csv", opt=READERS)
+    async def export(self, request: Request[Any, Any, Any], schedule_id: FromPath[int]) -> Response[str]:
+        """The week's rows in site time, one per activity (spreadsheet-safe)."""
+        found = await _readable(request, schedule_id)
+        frame = await schedule_week.export_frame(schedule_id)
+        return csv_download(frame, f"schedule-{found.team_name}-{found.week_start}.csv")
+
+    @get("/{schedule_id:int}/print", name="schedule_print", opt=READERS)
+    async def printable(self, request: Request[Any, Any, Any], schedule_id: FromPath[int]) -> Template:
+        """The agents x days grid on its own, for paper or a wall screen."""
+        found = await _readable(request, schedule_id)
+        readable = [(found.team_id, found.team_name)]
+        view = await schedule_week.page(found.team_id, found.week_start, readable, schedule_id=schedule_id)
+        return await page(request, "wfm/schedule_print.html", view=view)
 
     @post("/generate", name="schedules_generate", opt=PLANNERS)
     async def generate(self, request: Request[Any, Any, Any]) -> Template | Redirect:
@@ -165,11 +178,16 @@ class SchedulesController(Controller):
         return Redirect(request.app.route_reverse("schedules") + f"?team={team_id}&week={monday}")
 
 
-async def _plannable(request: Request[Any, Any, Any], schedule_id: int) -> schedules.ScheduleView:
-    """The schedule, if the user's teams include it (else 404) and the user may plan it (else 403)."""
+async def _readable(request: Request[Any, Any, Any], schedule_id: int) -> schedules.ScheduleView:
     found = await schedules.get(schedule_id)
     if found is None or not request.user.can_read_team(found.team_id):
         raise NotFoundException("No such schedule among your teams.")
+    return found
+
+
+async def _plannable(request: Request[Any, Any, Any], schedule_id: int) -> schedules.ScheduleView:
+    """The schedule, if the user's teams include it (else 404) and the user may plan it (else 403)."""
+    found = await _readable(request, schedule_id)
     if not _may_plan(request.user, found.team_id):
         raise PermissionDeniedException("Leads change only their own teams' schedules.")
     return found

@@ -84,7 +84,10 @@ def _cell(shift_acts: list[Activity], zone: ZoneInfo) -> DayCell:
     return DayCell(f"{first:%H:%M}-{last:%H:%M} {'/'.join(channels)}", ", ".join(rests), "work")
 
 
-async def page(team_id: int | None, monday: dt.date, readable: list[tuple[int, str]]) -> WeekPage:
+async def page(
+    team_id: int | None, monday: dt.date, readable: list[tuple[int, str]], schedule_id: int | None = None
+) -> WeekPage:
+    """The week of a team: its current version (the latest), or the version ``schedule_id``."""
     site = await get_site()
     zone = ZoneInfo(site.time_zone)
     days = tuple(monday + dt.timedelta(days=d) for d in range(7))
@@ -92,7 +95,8 @@ async def page(team_id: int | None, monday: dt.date, readable: list[tuple[int, s
     if team_id is None:
         return empty
     versions = tuple(await schedules.listing([team_id], monday))
-    current = versions[0] if versions else None
+    current = next((v for v in versions if v.id == schedule_id), None) if schedule_id else None
+    current = current or (versions[0] if versions else None)
     try:
         source = await schedules.inputs([team_id], monday)
     except schedules.ScheduleError as error:
@@ -284,3 +288,29 @@ async def publish(schedule_id: int, actor: str) -> None:
             {Schedule.status: "published", Schedule.published_at: now, Schedule.published_by: actor}
         ).where(Schedule.id == schedule_id)
     await audit.record(actor, "publish", f"team {found.team_name}", f"schedule {schedule_id}, week {found.week_start}")
+
+
+async def export_frame(schedule_id: int) -> pd.DataFrame:
+    """A schedule's rows in site time (ISO with offset), with the agents' names."""
+    zone = ZoneInfo((await get_site()).time_zone)
+    acts = await schedules.activities([schedule_id])
+    names = {
+        r["agent_id"]: r["name"]
+        for r in await AgentRow.select(AgentRow.agent_id, AgentRow.name).where(
+            AgentRow.agent_id.is_in(sorted({a.agent_id for a in acts}) or [""])
+        )
+    }
+    return pd.DataFrame(
+        [
+            {
+                "agent_id": a.agent_id,
+                "name": names.get(a.agent_id, ""),
+                "start": a.start.astimezone(zone).isoformat(),
+                "end": a.end.astimezone(zone).isoformat(),
+                "activity": a.activity,
+                "channel": a.channel or "",
+            }
+            for a in acts
+        ],
+        columns=["agent_id", "name", "start", "end", "activity", "channel"],
+    )
