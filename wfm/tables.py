@@ -460,6 +460,20 @@ class TimeOffRequest(Table):
     decision_note = Varchar(length=200, default="")
 
 
+class ShiftSwap(Table):
+    """Two agents of a team exchange their shifts (or a shift and a day off) of one day: the requester asks,
+    the partner agrees, the lead approves when the rules still hold, which publishes the exchange."""
+
+    id: Serial
+    requester = Varchar(length=40)
+    partner = Varchar(length=40)
+    day = Date()
+    status = Varchar(length=12, default="proposed")  # proposed, agreed, approved, declined, refused, cancelled
+    created_at = Timestamptz()
+    decided_by = Varchar(length=150, default="")
+    note = Varchar(length=300, default="")
+
+
 class ScheduleSeen(Table):
     """The published schedule of a week an agent last looked at, so My schedule can mark what changed since.
 
@@ -534,6 +548,7 @@ ALL_TABLES: list[type[Table]] = [
     ScheduleSeen,
     CalendarToken,
     TimeOffRequest,
+    ShiftSwap,
 ]
 # Shadow tables for rollback, one per imported table (see `_prior_table`).
 PRIOR_TABLES: dict[str, type[Table]] = {

@@ -86,6 +86,10 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/time-off"): {"admin", "lead"},
     ("POST", "/time-off/{request_id:int}/decide"): {"admin", "lead"},
     ("POST", "/time-off/limit"): {"admin", "lead"},
+    ("POST", "/time-off/swaps/{swap_id:int}/decide"): {"admin", "lead"},
+    ("POST", "/my/swaps"): EVERYONE,
+    ("POST", "/my/swaps/{swap_id:int}/answer"): EVERYONE,
+    ("POST", "/my/swaps/{swap_id:int}/cancel"): EVERYONE,
     ("GET", "/schedules/{schedule_id:int}"): STAFF,
     ("GET", "/schedules/{schedule_id:int}/export.csv"): STAFF,
     ("GET", "/schedules/{schedule_id:int}/print"): STAFF,
@@ -190,6 +194,7 @@ def _seed(client: TestClient[Any]) -> dict[str, str]:
         "schedule_id": "999",
         "request_id": "999",
         "window_id": "999",
+        "swap_id": "999",
     }
 
 

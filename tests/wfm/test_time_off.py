@@ -16,7 +16,7 @@ from litestar.testing import TestClient
 from tests.helpers import make_user, on_app_loop, post_form, sign_in
 from tests.wfm.test_pages import _run_inline
 from tests.wfm.test_schedule_jobs import _teams
-from wfm.services import imports, schedules, time_off
+from wfm.services import imports, schedule_edits, schedules, time_off
 from wfm.tables import Absence, Agent, Availability, Channel
 
 ZONE = ZoneInfo("Europe/Stockholm")
@@ -130,3 +130,57 @@ def test_agents_keep_their_own_availability(client: TestClient[Any]) -> None:
     sign_in(client, "ada")
     post_form(client, f"/my/availability/{rows[0]['id']}/delete")
     assert on_app_loop(client, lambda: Availability.select()) == []
+
+
+def test_a_swap_both_agree_is_published_when_the_rules_hold(client: TestClient[Any]) -> None:
+    monday = _recent_history(client)
+    north, _ = _teams(client)
+    make_user(client, "lena", "lead", teams=[north])
+    sign_in(client, "lena")
+    _job(client, "/forecast/run", {"channel": "1", "horizon_days": "14", "method": "snaive"})
+    _job(client, "/schedules/generate", {"team": north, "week": monday.isoformat(), "time_limit_seconds": "10"})
+    published = on_app_loop(client, lambda: schedules.listing([north], monday))[0].id
+    assert post_form(client, f"/schedules/{published}/publish").status_code == 302
+    # A pair and a day whose exchange breaks no rule (found with the same check the lead's approval runs).
+    pair = None
+    for day in (monday + dt.timedelta(days=d) for d in range(5)):
+        for first, second in (("a01", "a02"), ("a02", "a03"), ("a03", "a04"), ("a01", "a05")):
+            check = on_app_loop(
+                client, lambda f=first, s=second, d=day: schedule_edits.swap(published, f, s, d, "t", save=False)
+            )
+            if not check.new_violations:
+                pair = (first, second, day)
+                break
+        if pair:
+            break
+    assert pair, "no rule-keeping swap among the candidates"
+    first, second, day = pair
+    for username, agent_id in (("ada", first), ("bo", second)):
+        user = make_user(client, username, "agent")
+        on_app_loop(client, lambda u=user, a=agent_id: Agent.update({Agent.user: u}).where(Agent.agent_id == a))
+    before = on_app_loop(client, lambda: schedules.activities([published]))
+
+    sign_in(client, "ada")
+    assert post_form(client, "/my/swaps", {"day": day, "partner": second}).status_code == 302
+    assert "proposed" in client.get("/my/schedule").text
+    sign_in(client, "bo")
+    mine = client.get("/my/schedule").text
+    swap_id = int(re.search(r"/my/swaps/(\d+)/answer", mine).group(1))  # type: ignore[union-attr]
+    assert post_form(client, f"/my/swaps/{swap_id}/answer", {"answer": "agree"}).status_code == 302
+    sign_in(client, "lena")
+    assert "Swaps both agents agreed" in client.get("/time-off").text
+    assert post_form(client, f"/time-off/swaps/{swap_id}/decide", {"decision": "approve"}).status_code == 302
+    now = on_app_loop(client, lambda: schedules.listing([north], monday))
+    assert now[0].status == "published" and now[0].id != published
+    after = on_app_loop(client, lambda: schedules.activities([now[0].id]))
+
+    def on(acts: list[Any], agent: str) -> list[tuple[Any, ...]]:
+        return [
+            (a.start, a.end, a.activity) for a in acts if a.agent_id == agent and a.start.astimezone(ZONE).date() == day
+        ]
+
+    assert on(after, first) == on(before, second) and on(after, second) == on(before, first)
+    # Asking someone outside the team is refused.
+    sign_in(client, "ada")
+    outside = post_form(client, "/my/swaps", {"day": day, "partner": "a12"})
+    assert outside.status_code == 422 and "your own team" in outside.text

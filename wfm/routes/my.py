@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 
 from wfm import security
 from wfm.routes.common import form_values, page
-from wfm.services import availability, my_schedule, time_off
+from wfm.services import availability, my_schedule, swaps, time_off
 from wfm.services.site import get_site
 
 EVERYONE = security.roles(*security.ALL_ROLES)
@@ -32,15 +32,19 @@ def _ics(text: str, filename: str) -> Response[str]:
     )
 
 
-async def _my_page(request: Request[Any, Any, Any], link: str = "") -> Template:
+async def _my_page(request: Request[Any, Any, Any], link: str = "", status_code: int = 200, **context: Any) -> Template:
     user: security.CurrentUser = request.user
     weeks = await my_schedule.weeks(user.agent_id, await _today()) if user.agent_id else ()
     return await page(
         request,
         "wfm/my_schedule.html",
+        status_code=status_code,
         weeks=weeks,
         link=link,
         has_link=await my_schedule.has_calendar_link(user.id),
+        swaps=await swaps.listing(agent_id=user.agent_id) if user.agent_id else [],
+        teammates=await swaps.teammates(user.agent_id) if user.agent_id else [],
+        **context,
     )
 
 
@@ -57,6 +61,35 @@ class MyController(Controller):
         if not agent_id:
             raise NotFoundException("You are not on the roster, so you have no shifts.")
         return _ics(await my_schedule.ics(agent_id, await _today()), "my-shifts.ics")
+
+    @post("/swaps", name="my_swap_ask", opt=EVERYONE)
+    async def swap_ask(self, request: Request[Any, Any, Any]) -> Template | Redirect:
+        values = await form_values(request)
+        day = _date(values, "day")
+        if day is None:
+            return await _my_page(request, status_code=422, swap_error="Choose the day.")
+        try:
+            await swaps.ask(request.user.agent_id, str(values.get("partner", "")), day, await _today())
+        except swaps.SwapError as error:
+            return await _my_page(request, status_code=422, swap_error=str(error))
+        return Redirect(request.app.route_reverse("my_schedule"))
+
+    @post("/swaps/{swap_id:int}/answer", name="my_swap_answer", opt=EVERYONE)
+    async def swap_answer(self, request: Request[Any, Any, Any], swap_id: FromPath[int]) -> Template | Redirect:
+        values = await form_values(request)
+        try:
+            await swaps.answer(swap_id, request.user.agent_id, values.get("answer") == "agree")
+        except swaps.SwapError as error:
+            return await _my_page(request, status_code=422, swap_error=str(error))
+        return Redirect(request.app.route_reverse("my_schedule"))
+
+    @post("/swaps/{swap_id:int}/cancel", name="my_swap_cancel", opt=EVERYONE)
+    async def swap_cancel(self, request: Request[Any, Any, Any], swap_id: FromPath[int]) -> Template | Redirect:
+        try:
+            await swaps.cancel(swap_id, request.user.agent_id)
+        except swaps.SwapError as error:
+            return await _my_page(request, status_code=422, swap_error=str(error))
+        return Redirect(request.app.route_reverse("my_schedule"))
 
     @post("/calendar-link", name="my_calendar_link", opt=EVERYONE)
     async def calendar_link(self, request: Request[Any, Any, Any]) -> Template:

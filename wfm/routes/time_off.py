@@ -11,7 +11,7 @@ from litestar.response import Redirect, Template
 
 from wfm import security
 from wfm.routes.common import form_values, page
-from wfm.services import time_off
+from wfm.services import swaps, time_off
 from wfm.services.site import list_teams
 
 PLANNERS = security.roles(security.ADMIN, security.LEAD)
@@ -28,9 +28,10 @@ async def _desk(request: Request[Any, Any, Any], status_code: int = 200, **conte
     decided = await time_off.listing(team_ids=team_ids, statuses=("approved", "declined"))
     impacts = {r.id: await time_off.impact(r) for r in pending}
     limits = await time_off.limits(team_ids)
+    agreed = [s for s in await swaps.listing(team_ids=team_ids) if s.status == "agreed"]
     return await page(
         request, "wfm/time_off.html", status_code=status_code, pending=pending, impacts=impacts,
-        decided=decided[-20:], teams=teams, limits=limits, **context,
+        decided=decided[-20:], teams=teams, limits=limits, swaps=agreed, **context,
     )  # fmt: skip
 
 
@@ -55,6 +56,20 @@ class TimeOffController(Controller):
             await time_off.decide(request_id, decision == "approve", request.user.username, str(values.get("note", "")))
         except time_off.TimeOffError as error:
             return await _desk(request, 422, error=f"{view.agent_name}: {error}")
+        return Redirect(request.app.route_reverse("time_off"))
+
+    @post("/swaps/{swap_id:int}/decide", name="swap_decide", opt=PLANNERS)
+    async def decide_swap(self, request: Request[Any, Any, Any], swap_id: FromPath[int]) -> Template | Redirect:
+        teams = [t.id for t in _plannable_teams(request.user, await list_teams())]
+        if swap_id not in {s.id for s in await swaps.listing(team_ids=teams)}:
+            raise NotFoundException("No such swap in your teams.")
+        approve = (await form_values(request)).get("decision") == "approve"
+        try:
+            broken = await swaps.decide(swap_id, approve, request.user.username)
+        except swaps.SwapError as error:
+            return await _desk(request, 422, error=str(error))
+        if broken:
+            return await _desk(request, 422, error="Not approved: the swap would break " + "; ".join(broken))
         return Redirect(request.app.route_reverse("time_off"))
 
     @post("/limit", name="time_off_limit", opt=PLANNERS)

@@ -115,16 +115,21 @@ async def _apply(
     agent_ids: Sequence[str],
     change: Callable[[list[Activity]], list[Activity]],
     what: str,
+    save: bool = True,
 ) -> EditResult:
-    """Apply ``change`` (rows -> rows) to a draft of the schedule, store it, and report new violations."""
-    draft = await draft_of(schedule_id, actor)
-    before = await schedules.activities([draft])
+    """Apply ``change`` (rows -> rows) to a draft of the schedule, store it, and report new violations;
+    with ``save`` false only report them (nothing is copied or written)."""
+    before = await schedules.activities([schedule_id])
     after = change(before)
-    old = {_describe(v) for v in await _violations(draft, before)}
-    now = [_describe(v) for v in await _violations(draft, after)]
+    old = {_describe(v) for v in await _violations(schedule_id, before)}
+    now = [_describe(v) for v in await _violations(schedule_id, after)]
+    new = tuple(v for v in now if v not in old)
+    if not save:
+        return EditResult(schedule_id, new, len(now))
+    draft = await draft_of(schedule_id, actor)
     await asyncio.to_thread(_save, database_url_of(Schedule._meta.db), draft, list(agent_ids), after)
     await audit.record(actor, "schedule edit", f"schedule {draft}", what)
-    return EditResult(draft, tuple(v for v in now if v not in old), len(now))
+    return EditResult(draft, new, len(now))
 
 
 async def set_shift(
@@ -164,7 +169,7 @@ async def day_off(schedule_id: int, agent_id: str, day: dt.date, actor: str) -> 
     return await _apply(schedule_id, actor, [agent_id], change, f"{agent_id} off on {day}")
 
 
-async def swap(schedule_id: int, first: str, second: str, day: dt.date, actor: str) -> EditResult:
+async def swap(schedule_id: int, first: str, second: str, day: dt.date, actor: str, save: bool = True) -> EditResult:
     """Exchange two agents' shifts (or a shift and a day off) on ``day``."""
     if first == second:
         raise EditError("choose two different agents")
@@ -177,7 +182,7 @@ async def swap(schedule_id: int, first: str, second: str, day: dt.date, actor: s
         moved = [_as(a, second) for a in mine] + [_as(a, first) for a in theirs]
         return kept + moved
 
-    return await _apply(schedule_id, actor, [first, second], change, f"swap {first} and {second} on {day}")
+    return await _apply(schedule_id, actor, [first, second], change, f"swap {first} and {second} on {day}", save)
 
 
 async def copy_week(team_id: int, monday: dt.date, actor: str) -> int:
