@@ -51,7 +51,7 @@ def test_create_admin_on_an_empty_database(empty_database: dict[str, str]) -> No
 
 
 def test_demo_loads_only_into_an_empty_database(empty_database: dict[str, str]) -> None:
-    env = {**empty_database, "PASSWORD_ITERATIONS": "1000"}
+    env = {**empty_database, "PASSWORD_ITERATIONS": "1000", "TRIAD_DEMO_SCHEDULE_SECONDS": "5"}
     assert run_wfm("migrate", env=env).returncode == 0
     first = run_wfm("demo", "--if-empty", env=env, timeout=300)
     assert first.returncode == 0, first.stderr
@@ -72,6 +72,13 @@ def test_demo_loads_only_into_an_empty_database(empty_database: dict[str, str]) 
     # P50 requirements of each current forecast, staffed in its opening hours only.
     assert _scalar(env, "SELECT count(*) FROM requirement_set WHERE risk = 'p50'") == 4
     assert _scalar(env, "SELECT count(*) FROM requirement_interval WHERE staff_required > 0") > 4 * 14 * 30
+    # This week published for the 20 teams (one solve), next week as drafts, 8 past weeks as history.
+    assert _scalar(env, "SELECT count(*) FROM schedule WHERE status = 'published'") == 20 * 9
+    assert _scalar(env, "SELECT count(*) FROM schedule WHERE status = 'draft'") == 20
+    assert _scalar(env, "SELECT count(DISTINCT week_start) FROM schedule") == 10
+    assert _scalar(env, "SELECT count(*) FROM schedule_activity") > 20 * 10 * 10 * 4 * 3
+    assert _scalar(env, "SELECT count(*) FROM time_off_request WHERE status = 'pending'") == 1
+    assert _scalar(env, "SELECT count(*) FROM shift_swap WHERE status = 'proposed'") == 1
     users = _count_users(env)
     second = run_wfm("demo", "--if-empty", env=env)
     assert second.returncode == 0 and "already has users" in second.stdout

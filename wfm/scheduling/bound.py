@@ -19,8 +19,31 @@ import numpy as np
 from scipy import sparse
 from scipy.optimize import linprog
 
+from wfm.scheduling.grid import Templates
+
 if TYPE_CHECKING:
     from wfm.scheduling.engine import _Search
+
+
+def _most_work(tpl: Templates, paid_limit_minutes: float, shifts: int) -> float:
+    """The most working minutes ``shifts`` shifts or fewer can hold within ``paid_limit_minutes`` of pay: a
+    small knapsack over the shift lengths (longer shifts carry lunch and more breaks, so working time is
+    not proportional to pay)."""
+    unit = 15
+    paid = np.round(tpl.paid_minutes / unit).astype(int)
+    work = tpl.work_fraction * tpl.length_minutes
+    items: dict[int, float] = {}
+    for p, w in zip(paid.tolist(), work.tolist(), strict=True):
+        items[p] = max(items.get(p, 0.0), w)
+    budget = int(paid_limit_minutes // unit)
+    best = np.zeros(budget + 1)
+    for _ in range(max(0, shifts)):
+        step = best.copy()
+        for p, w in items.items():
+            if p <= budget:
+                step[p:] = np.maximum(step[p:], best[: budget + 1 - p] + w)
+        best = step
+    return float(best.max())
 
 
 def under_coverage_bound(search: _Search) -> float | None:
@@ -32,7 +55,6 @@ def under_coverage_bound(search: _Search) -> float | None:
     if not need.any():
         return 0.0
     work_slots = tpl.work_fraction * tpl.length_minutes / grid.step_minutes
-    work_per_paid = float((tpl.work_fraction * tpl.length_minutes / tpl.paid_minutes).max())
     overnight = bool((tpl.end > np.array(grid.day_first_slot)[tpl.day + 1]).any())
     groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
     for i, a in enumerate(search.data):
@@ -58,7 +80,8 @@ def under_coverage_bound(search: _Search) -> float | None:
             np.maximum.at(longest, tpl.day[allowed], work_slots[allowed])
             per_day += longest
             days_cap = np.sort(longest)[::-1][: a.agent.max_days_week].sum()
-            total += min(a.hi * work_per_paid / grid.step_minutes, days_cap)
+            shifts = min(a.agent.max_days_week, int((longest > 0).sum()))
+            total += min(_most_work(tpl, a.hi, shifts) / grid.step_minutes, days_cap)
         avail[g], day_cap[g], week_cap[g] = at, per_day, total
     # Columns: z[g, c, t] where channel c needs staff at t and the group can work then, then u[c, t].
     z_cols: list[tuple[tuple[int, ...], int, int]] = []

@@ -191,26 +191,40 @@ async def copy_week(team_id: int, monday: dt.date, actor: str) -> int:
     previous = await schedules.listing([team_id], monday - dt.timedelta(days=7))
     if not previous:
         raise EditError("the week before has no schedule to copy")
+    return await copy_schedule(previous[0].id, team_id, monday, actor)
+
+
+async def copy_schedule(source_id: int, team_id: int, monday: dt.date, actor: str, status: str = "draft") -> int:
+    """A new version of ``monday``'s week for the team holding schedule ``source_id``'s rows moved by whole
+    weeks on the wall clock, for the agents on the team's roster that week."""
+    source = await schedules.get(source_id)
+    if source is None:
+        raise EditError("no such schedule")
+    weeks = (monday - source.week_start).days // 7
     zone = ZoneInfo((await get_site()).time_zone)
     members = {a.agent_id for a, _ in await schedules.members([team_id], monday)}
     rows = [
-        Activity(a.agent_id, _plus_week(a.start, zone), _plus_week(a.end, zone), a.activity, a.channel)
-        for a in await schedules.activities([previous[0].id])
+        Activity(a.agent_id, _plus_weeks(a.start, zone, weeks), _plus_weeks(a.end, zone, weeks), a.activity, a.channel)
+        for a in await schedules.activities([source_id])
         if a.agent_id in members
     ]
 
     def store(database_url: str) -> int:
         db = DbApi(database_url)
+        now = dt.datetime.now(dt.UTC)
         try:
             with db.transaction():
-                report = json.dumps({"copied_from": previous[0].id, "note": f"copied from #{previous[0].id}"})
+                report = json.dumps({"copied_from": source_id, "note": f"copied from #{source_id}"})
                 new_id = int(
                     db.one(
                         "INSERT INTO schedule (team, week_start, status, created_at, created_by, job_id, report, "
-                        "published_by) VALUES (?, ?, 'draft', ?, ?, 0, ?, '') RETURNING id",
-                        (team_id, monday.isoformat(), db.stamp(dt.datetime.now(dt.UTC)), actor, report),
+                        "published_at, published_by) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?) RETURNING id",
+                        (
+                            team_id, monday.isoformat(), status, db.stamp(now), actor, report,
+                            db.stamp(now) if status == "published" else None, actor if status == "published" else "",
+                        ),
                     )
-                )
+                )  # fmt: skip
                 db.load(
                     "schedule_activity",
                     COLUMNS,
@@ -224,7 +238,7 @@ async def copy_week(team_id: int, monday: dt.date, actor: str) -> int:
         return new_id
 
     new_id = await asyncio.to_thread(store, database_url_of(Schedule._meta.db))
-    await audit.record(actor, "schedule copy", f"team {team_id}", f"week {monday} from #{previous[0].id}")
+    await audit.record(actor, "schedule copy", f"team {team_id}", f"week {monday} from #{source_id}")
     return new_id
 
 
@@ -236,9 +250,9 @@ def _at(day: dt.date, hhmm: str, zone: ZoneInfo) -> dt.datetime:
         raise EditError(f"{hhmm!r} is not a time HH:MM") from None
 
 
-def _plus_week(moment: dt.datetime, zone: ZoneInfo) -> dt.datetime:
+def _plus_weeks(moment: dt.datetime, zone: ZoneInfo, weeks: int) -> dt.datetime:
     local = moment.astimezone(zone)
-    return dt.datetime.combine(local.date() + dt.timedelta(days=7), local.time(), tzinfo=zone)
+    return dt.datetime.combine(local.date() + dt.timedelta(weeks=weeks), local.time(), tzinfo=zone)
 
 
 def _on_day(rows: Sequence[Activity], agent_id: str, day: dt.date, zone: ZoneInfo) -> list[Activity]:
