@@ -76,7 +76,13 @@ def _wait_for_port(port: int, server: subprocess.Popen[bytes], log: Path, timeou
 def server_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The environment of the module's server: a fresh SQLite database in its own data directory."""
     data_dir = tmp_path_factory.mktemp("browser-data")
-    return {"TRIAD_DATA_DIR": str(data_dir), "EMBEDDED_WORKER": "0", "DATABASE_URL": "", "REDIS_URL": ""}
+    return {
+        "TRIAD_DATA_DIR": str(data_dir),
+        "EMBEDDED_WORKER": "0",
+        "DATABASE_URL": "",
+        "REDIS_URL": "",
+        "TRIAD_DEMO_SCHEDULE_SECONDS": "5",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -456,4 +462,91 @@ def test_a_lead_reads_a_requirement_cell_and_tries_a_what_if(desktop: Any, watch
     result = page.locator("#what-if-result")
     expect(result).to_contain_text("staff-hours instead of")
     expect(result.get_by_role("row")).to_have_count(15)  # header + 14 forecast days
+    watch.check()
+
+
+def test_a_lead_generates_edits_and_publishes_a_week(
+    desktop: Any, watch: Watch, base_url: str, server_env: dict[str, str], tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page = desktop
+    worker = WfmProcess(["worker"], server_env, tmp_path / "worker.log")
+    try:
+        _sign_in(page, base_url, LEAD)
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Schedules").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Schedules")
+        # Next week (the page's default) holds the demo's draft; generate a fresh one in 10 s.
+        page.get_by_label("Time to search").select_option("10")
+        page.get_by_role("button", name="Generate a draft").click()
+        expect(page.get_by_label("Progress")).to_have_count(1)
+        page.get_by_role("link", name="See the schedule").click(timeout=90_000)
+        assert worker.alive, worker.log()
+    finally:
+        worker.stop()
+    expect(page.get_by_role("heading", name=re.compile(r"^Week of .*: draft$"))).to_be_visible()
+    expect(page.locator("figure svg").first).to_be_visible()
+    expect(page.get_by_role("table").filter(has_text="Projected service level")).to_be_visible()
+    grid = page.locator("table.week-grid")
+    expect(grid.get_by_role("row")).not_to_have_count(1)
+
+    # Lengthen someone's Monday past the shift-length rule: the page says so at once.
+    page.get_by_label("Change", exact=True).select_option("shift")
+    agent_name = page.get_by_label("Agent", exact=True).locator("option").first.inner_text().split(" (")[0]
+    page.get_by_label("Day", exact=True).select_option(index=0)
+    page.get_by_label("From", exact=True).fill("06:00")
+    page.get_by_label("To", exact=True).fill("18:00")
+    page.get_by_role("button", name="Apply").click()
+    status = page.get_by_role("status").filter(has_text="Saved in draft")
+    expect(status).to_contain_text("shift_length")
+    expect(grid.get_by_role("row").filter(has_text=agent_name)).to_contain_text("06:00-18:00")
+
+    # Publishing a version that breaks a rule asks for the reason first.
+    page.get_by_label(re.compile("Reason to publish anyway")).fill("Covering the launch")
+    page.get_by_role("button", name="Publish this version").click()
+    expect(page.get_by_role("heading", name=re.compile(r"^Week of .*: published$"))).to_be_visible()
+    expect(page.locator("main")).to_contain_text("Covering the launch")
+    watch.check()
+
+
+def test_an_agent_on_a_phone_asks_for_time_off_and_the_lead_approves(
+    phone: Any, desktop: Any, watch: Watch, base_url: str
+) -> None:
+    from playwright.sync_api import expect
+
+    _sign_in(phone, base_url, AGENT)
+    phone.get_by_role("navigation", name="Main").get_by_role("link", name="My schedule").click()
+    expect(phone.get_by_role("heading", level=1)).to_have_text("My schedule")
+    this_week = phone.locator("section.card").first
+    expect(this_week.get_by_role("listitem").first).to_be_visible()
+    assert phone.evaluate("document.scrollingElement.scrollWidth") <= 390, "the page scrolls sideways on a phone"
+
+    phone.get_by_role("navigation", name="Main").get_by_role("link", name="My time off").click()
+    day = dt.date.today() + dt.timedelta(days=30)
+    phone.get_by_label("First day").fill(day.isoformat())
+    phone.get_by_label("Last day").fill((day + dt.timedelta(days=1)).isoformat())
+    phone.get_by_label("Note for your lead (optional)").fill("Wedding")
+    phone.get_by_role("button", name="Send the request").click()
+    mine = phone.get_by_role("listitem").filter(has_text="pending").first
+    expect(mine).to_be_visible()
+    assert phone.evaluate("document.scrollingElement.scrollWidth") <= 390
+
+    _sign_in(desktop, base_url, LEAD)
+    desktop.get_by_role("navigation", name="Main").get_by_role("link", name="Time off").click()
+    row = desktop.get_by_role("row").filter(has_text="Wedding")
+    expect(row).to_contain_text("allowed")
+    expect(row).to_contain_text(re.compile("scheduled h|no schedule for these days yet"))
+    # The demo history has people off that month: the lead raises the team's limit before approving.
+    limits = desktop.locator("section.card").filter(
+        has=desktop.get_by_role("heading", name="How many may be off at once")
+    )
+    for n in range(limits.locator("form").count()):
+        form = limits.locator("form").nth(n)
+        form.get_by_role("spinbutton").fill("20")
+        form.get_by_role("button", name="Save").click()
+        expect(desktop.get_by_role("heading", level=1)).to_have_text("Time off and swaps")
+    expect(row).to_contain_text("of 20 allowed")
+    row.get_by_role("button", name="Approve").click()
+    expect(desktop.get_by_role("row").filter(has_text="Wedding")).to_have_count(0)
+    expect(desktop.locator("main")).to_contain_text("approved by lead")
     watch.check()

@@ -176,9 +176,15 @@ def test_copying_last_week_moves_it_on_by_seven_days(client: TestClient[Any]) ->
     make_user(client, "lena", "lead", teams=[north])
     sign_in(client, "lena")
     _forecast_and_staff(client)
+    # A second forecast reaching the next week too, so the copy can be read against requirements.
+    started = post_form(client, "/forecast/run", {"channel": "1", "horizon_days": "14", "method": "snaive"})
+    assert on_app_loop(client, _run_inline(int(started.headers["location"].rsplit("/", 1)[1]))) == "succeeded"
     first = _generate(client, north)
     copied = post_form(client, "/schedules/copy", {"team": north, "week": "2025-02-03"})
     assert copied.status_code == 302
+    shown = client.get("/schedules", params={"team": north, "week": "2025-02-03"})
+    assert shown.status_code == 200 and "Week of 2025-02-03: draft" in shown.text and "copied from #" in shown.text
+    assert "Projected service level" in shown.text
     rows = on_app_loop(client, lambda: Schedule.select().where(Schedule.week_start == dt.date(2025, 2, 3)))
     assert len(rows) == 1 and rows[0]["status"] == "draft"
     old = on_app_loop(client, lambda: schedules.activities([first]))
