@@ -54,6 +54,9 @@ def test_a_lead_generates_reads_and_publishes_a_week(client: TestClient[Any]) ->
     assert row and row.group(1).count("vacation") == 3
     paid = re.search(r"<dt>Paid hours</dt><dd>([\d.]+)</dd>", text)
     assert paid and float(paid.group(1)) > 0
+    # The centre's view: only North has a schedule, so all of voice's scheduled hours are North's.
+    voice = re.search(r"<tr><td>voice</td><td>([\d.]+)</td><td>([\d.]+)</td><td>([\d.]+)</td>", text)
+    assert voice and float(voice.group(2)) == float(voice.group(3)) > 0
 
     assert post_form(client, f"/schedules/{first}/publish").status_code == 302
     assert "Week of 2025-01-27: published" in client.get(f"/schedules/{first}", follow_redirects=True).text

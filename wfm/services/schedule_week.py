@@ -22,6 +22,7 @@ from wfm.services import audit, schedules
 from wfm.services.site import get_site
 from wfm.tables import Agent as AgentRow
 from wfm.tables import RequirementInterval, RequirementSet, Schedule
+from wfm.tables import Team as TeamRow
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,8 @@ class AgentWeek:
 
 @dataclass(frozen=True)
 class ChannelWeek:
-    """A channel's week: required and scheduled agent-hours, under-coverage and projected service level."""
+    """A channel's week for the whole centre: required and scheduled agent-hours (every team's current
+    schedule), under-coverage and projected service level, and this team's part."""
 
     channel: str
     required_hours: float
@@ -52,6 +54,7 @@ class ChannelWeek:
     under_hours: float
     service_level: float | None
     chart_svg: str
+    team_hours: float  # of the scheduled agent-hours, this team's
 
 
 @dataclass(frozen=True)
@@ -142,8 +145,15 @@ async def page(
     step = 15
     week_end = dt.datetime.combine(monday + dt.timedelta(days=7), dt.time(), tzinfo=zone)
     intervals = int((week_end.astimezone(dt.UTC) - week_start.astimezone(dt.UTC)).total_seconds() // 60 // step)
-    have = coverage(acts, agents, week_start, intervals, step)
-    need = _need(problem.requirements, week_start, intervals, step)
+    # The centre's view: each channel's whole requirement against every team's current schedule of the
+    # week, with this version standing for this team.
+    requirement, _, _ = await schedules.week_requirements(monday, zone, site.interval_minutes)
+    teams = [int(t["id"]) for t in await TeamRow.select(TeamRow.id)]
+    others = [i for (t, _), i in (await schedules.current_versions(teams, [monday])).items() if t != team_id]
+    everyone = {a.agent_id: a for a, _ in await schedules.members(teams, monday)} | agents
+    mine = coverage(acts, everyone, week_start, intervals, step)
+    have = coverage([*acts, *await schedules.activities(others)], everyone, week_start, intervals, step)
+    need = _need(requirement, week_start, intervals, step)
     channel_weeks = []
     for name in sorted(need):
         required = need[name]
@@ -157,6 +167,7 @@ async def page(
                 round(float(np.maximum(required - scheduled, 0).sum()) * step / 60, 1),
                 level,
                 _chart(name, required, scheduled, week_start, step, zone),
+                round(float(mine.get(name, np.zeros(intervals)).sum()) * step / 60, 1),
             )
         )
     cost = paid_cost(acts, agents)

@@ -100,10 +100,11 @@ async def members(team_ids: Sequence[int], monday: dt.date) -> list[tuple[Agent,
     return out
 
 
-async def _requirements(
+async def week_requirements(
     monday: dt.date, zone: ZoneInfo, default_minutes: int
 ) -> tuple[list[Requirement], tuple[int, ...], int]:
-    """Each active channel's latest requirement set, its intervals inside the week."""
+    """Each active channel's latest requirement set, its intervals inside the week: (requirements, the set
+    ids, the interval length in minutes)."""
     start, end = _midnight(monday, zone), _midnight(monday + dt.timedelta(days=7), zone)
     channels = await Channel.select(Channel.id, Channel.name).where(Channel.active == True)  # noqa: E712
     out: list[Requirement] = []
@@ -142,7 +143,7 @@ async def _requirements(
     return out, tuple(sets), minutes
 
 
-async def _current(team_ids: Sequence[int], weeks: Sequence[dt.date]) -> dict[tuple[int, dt.date], int]:
+async def current_versions(team_ids: Sequence[int], weeks: Sequence[dt.date]) -> dict[tuple[int, dt.date], int]:
     """The current (latest) schedule id of each of these teams in each of these weeks."""
     if not team_ids or not weeks:
         return {}
@@ -175,14 +176,14 @@ async def inputs(team_ids: Sequence[int], monday: dt.date) -> Inputs:
         raise ScheduleError("these teams have no agents on the roster this week")
     agents = tuple(a for a, _ in roster)
     ids = [a.agent_id for a in agents]
-    requirement, sets, minutes = await _requirements(monday, zone, site.interval_minutes)
+    requirement, sets, minutes = await week_requirements(monday, zone, site.interval_minutes)
     if not requirement:
         raise ScheduleError(
             f"no staffing requirements cover the week of {monday.isoformat()}: forecast and staff the channels first"
         )
     # Other teams' current schedules of the week cover part of the requirement already.
     others = [int(t["id"]) for t in await TeamRow.select(TeamRow.id) if int(t["id"]) not in set(team_ids)]
-    covered = await activities(list((await _current(others, [monday])).values()))
+    covered = await activities(list((await current_versions(others, [monday])).values()))
     if covered:
         other_agents = {a.agent_id: a for a, _ in await members(others, monday)}
         requirement = _less(requirement, covered, other_agents, _midnight(monday, zone), minutes)
@@ -197,7 +198,7 @@ async def inputs(team_ids: Sequence[int], monday: dt.date) -> Inputs:
         for r in await Availability.select().where(Availability.agent_id.is_in(ids))
     )
     weeks = [monday - dt.timedelta(weeks=w) for w in range(1, FAIRNESS_WEEKS + 1)]
-    current = await _current(list(team_ids), weeks)
+    current = await current_versions(list(team_ids), weeks)
     before = [a for a in await activities(list(current.values())) if a.agent_id in set(ids)]
     last_week = _midnight(monday - dt.timedelta(days=7), zone)
     previous = tuple(a for a in before if a.end > last_week)
