@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 from wfm.scheduling.ics import calendar
 from wfm.scheduling.model import Activity, Shift
 from wfm.scheduling.rules import shifts_of
-from wfm.services import accounts
+from wfm.services import accounts, schedules
 from wfm.services.site import get_site
-from wfm.tables import CalendarToken, Schedule, ScheduleActivity, ScheduleSeen
+from wfm.tables import CalendarToken, Schedule, ScheduleSeen
 
 WEEKS_AHEAD = 4
 ICS_WEEKS_BACK = 4
@@ -40,31 +40,15 @@ class MyWeek:
 
 async def _published(agent_id: str, mondays: list[dt.date]) -> dict[dt.date, tuple[int, list[Activity]]]:
     """Per week, the published schedule that holds the agent's rows, and those rows."""
-    schedules = await Schedule.select(Schedule.id, Schedule.week_start).where(
+    published = await Schedule.select(Schedule.id, Schedule.week_start).where(
         (Schedule.status == "published") & Schedule.week_start.is_in(mondays)
     )
     out: dict[dt.date, tuple[int, list[Activity]]] = {}
-    for s in schedules:
-        rows = await ScheduleActivity.select().where(
-            (ScheduleActivity.schedule == s["id"]) & (ScheduleActivity.agent_id == agent_id)
-        )
+    for s in published:
+        rows = await schedules.activities([s["id"]], agent_id)
         if rows:
-            out[s["week_start"]] = (int(s["id"]), _activities(rows))
+            out[s["week_start"]] = (int(s["id"]), rows)
     return out
-
-
-def _activities(rows: list[dict[str, object]]) -> list[Activity]:
-    return [
-        Activity(str(r["agent_id"]), r["start_at"], r["end_at"], str(r["activity"]), str(r["channel"] or "") or None)  # type: ignore[arg-type]
-        for r in rows
-    ]
-
-
-async def _rows_of(schedule_id: int, agent_id: str) -> list[Activity]:
-    rows = await ScheduleActivity.select().where(
-        (ScheduleActivity.schedule == schedule_id) & (ScheduleActivity.agent_id == agent_id)
-    )
-    return _activities(rows)
 
 
 def _day_shift(shifts: list[Shift], day: dt.date, zone: ZoneInfo) -> Shift | None:
@@ -90,7 +74,7 @@ async def weeks(agent_id: str, today: dt.date, mark_seen: bool = True) -> tuple[
         now = shifts_of(rows).get(agent_id, [])
         before_id = seen.get(monday)
         before = (
-            shifts_of(await _rows_of(before_id, agent_id)).get(agent_id, [])
+            shifts_of(await schedules.activities([before_id], agent_id)).get(agent_id, [])
             if before_id and before_id != schedule_id
             else now
         )

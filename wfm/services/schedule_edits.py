@@ -21,8 +21,6 @@ from wfm.services import audit, schedules
 from wfm.services.site import get_site
 from wfm.tables import Schedule
 
-COLUMNS = ["schedule", "agent_id", "start_at", "end_at", "activity", "channel"]
-
 
 class EditError(ValueError):
     """An edit that cannot be made at all (unknown agent or day, end before start)."""
@@ -47,45 +45,10 @@ def _save(database_url: str, schedule_id: int, agent_ids: Sequence[str], rows: S
         with db.transaction():
             for agent_id in agent_ids:
                 db.run("DELETE FROM schedule_activity WHERE schedule = ? AND agent_id = ?", (schedule_id, agent_id))
-            db.load(
-                "schedule_activity",
-                COLUMNS,
-                [
-                    (schedule_id, a.agent_id, db.stamp(a.start), db.stamp(a.end), a.activity, a.channel or "")
-                    for a in rows
-                    if a.agent_id in set(agent_ids)
-                ],
-            )
+            changed = [a for a in rows if a.agent_id in set(agent_ids)]
+            db.load("schedule_activity", schedules.ACTIVITY_COLUMNS, schedules.activity_rows(db, schedule_id, changed))
     finally:
         db.close()
-
-
-def _copy(database_url: str, schedule_id: int, actor: str, note: str) -> int:
-    """A new draft of the same team and week holding the schedule's rows."""
-    db = DbApi(database_url)
-    try:
-        with db.transaction():
-            team, week, report = db.run(
-                "SELECT team, week_start, report FROM schedule WHERE id = ?", (schedule_id,)
-            ).fetchone()
-            payload = json.loads(report) if isinstance(report, str) else dict(report or {})
-            payload["copied_from"] = schedule_id
-            payload["note"] = note
-            new_id = int(
-                db.one(
-                    "INSERT INTO schedule (team, week_start, status, created_at, created_by, job_id, report, "
-                    "published_by) VALUES (?, ?, 'draft', ?, ?, 0, ?, '') RETURNING id",
-                    (team, str(week), db.stamp(dt.datetime.now(dt.UTC)), actor, json.dumps(payload)),
-                )
-            )
-            db.run(
-                "INSERT INTO schedule_activity (schedule, agent_id, start_at, end_at, activity, channel) "
-                "SELECT ?, agent_id, start_at, end_at, activity, channel FROM schedule_activity WHERE schedule = ?",
-                (new_id, schedule_id),
-            )
-    finally:
-        db.close()
-    return new_id
 
 
 async def draft_of(schedule_id: int, actor: str) -> int:
@@ -95,8 +58,10 @@ async def draft_of(schedule_id: int, actor: str) -> int:
         raise EditError("no such schedule")
     if found.status == "draft":
         return schedule_id
-    url = database_url_of(Schedule._meta.db)
-    return await asyncio.to_thread(_copy, url, schedule_id, actor, f"edited from #{schedule_id}")
+    report = found.report | {"copied_from": schedule_id, "note": f"edited from #{schedule_id}"}
+    rows = tuple(await schedules.activities([schedule_id]))
+    version = schedules.NewVersion(found.team_id, found.week_start, rows, report)
+    return (await schedules.save([version], actor))[0]
 
 
 async def _violations(schedule_id: int, rows: Sequence[Activity]) -> list[object]:
@@ -209,35 +174,9 @@ async def copy_schedule(source_id: int, team_id: int, monday: dt.date, actor: st
         if a.agent_id in members
     ]
 
-    def store(database_url: str) -> int:
-        db = DbApi(database_url)
-        now = dt.datetime.now(dt.UTC)
-        try:
-            with db.transaction():
-                report = json.dumps({"copied_from": source_id, "note": f"copied from #{source_id}"})
-                new_id = int(
-                    db.one(
-                        "INSERT INTO schedule (team, week_start, status, created_at, created_by, job_id, report, "
-                        "published_at, published_by) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?) RETURNING id",
-                        (
-                            team_id, monday.isoformat(), status, db.stamp(now), actor, report,
-                            db.stamp(now) if status == "published" else None, actor if status == "published" else "",
-                        ),
-                    )
-                )  # fmt: skip
-                db.load(
-                    "schedule_activity",
-                    COLUMNS,
-                    [
-                        (new_id, a.agent_id, db.stamp(a.start), db.stamp(a.end), a.activity, a.channel or "")
-                        for a in rows
-                    ],
-                )
-        finally:
-            db.close()
-        return new_id
-
-    new_id = await asyncio.to_thread(store, database_url_of(Schedule._meta.db))
+    report = {"copied_from": source_id, "note": f"copied from #{source_id}"}
+    version = schedules.NewVersion(team_id, monday, tuple(rows), report, status)
+    new_id = (await schedules.save([version], actor))[0]
     await audit.record(actor, "schedule copy", f"team {team_id}", f"week {monday} from #{source_id}")
     return new_id
 

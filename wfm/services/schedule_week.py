@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -15,6 +15,7 @@ import pandas as pd
 
 from wfm import charts, staffing
 from wfm.db import json_object
+from wfm.scheduling.engine import Requirement
 from wfm.scheduling.model import Activity
 from wfm.scheduling.rules import check_all, shifts_of
 from wfm.scheduling.scoring import coverage, paid_cost
@@ -22,7 +23,6 @@ from wfm.services import audit, schedules
 from wfm.services.site import get_site
 from wfm.tables import Agent as AgentRow
 from wfm.tables import RequirementInterval, RequirementSet, Schedule
-from wfm.tables import Team as TeamRow
 
 
 @dataclass(frozen=True)
@@ -147,13 +147,10 @@ async def page(
     intervals = int((week_end.astimezone(dt.UTC) - week_start.astimezone(dt.UTC)).total_seconds() // 60 // step)
     # The centre's view: each channel's whole requirement against every team's current schedule of the
     # week, with this version standing for this team.
-    requirement, _, _ = await schedules.week_requirements(monday, zone, site.interval_minutes)
-    teams = [int(t["id"]) for t in await TeamRow.select(TeamRow.id)]
-    others = [i for (t, _), i in (await schedules.current_versions(teams, [monday])).items() if t != team_id]
-    everyone = {a.agent_id: a for a, _ in await schedules.members(teams, monday)} | agents
+    everyone = source.other_agents | agents
     mine = coverage(acts, everyone, week_start, intervals, step)
-    have = coverage([*acts, *await schedules.activities(others)], everyone, week_start, intervals, step)
-    need = _need(requirement, week_start, intervals, step)
+    have = coverage([*acts, *source.others], everyone, week_start, intervals, step)
+    need = needs(source.centre_requirements, week_start, intervals, step)
     channel_weeks = []
     for name in sorted(need):
         required = need[name]
@@ -197,7 +194,10 @@ async def violations_of(schedule_id: int) -> tuple[str, ...]:
     return _check(await schedules.activities([schedule_id]), source)
 
 
-def _need(requirements: Any, week_start: dt.datetime, intervals: int, step: int) -> dict[str, np.ndarray]:
+def needs(
+    requirements: Iterable[Requirement], week_start: dt.datetime, intervals: int, step: int
+) -> dict[str, np.ndarray]:
+    """Staff required per channel in ``intervals`` steps of ``step`` minutes from ``week_start``."""
     out: dict[str, np.ndarray] = {}
     start_utc = week_start.astimezone(dt.UTC)
     for r in requirements:

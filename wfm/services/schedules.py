@@ -61,6 +61,11 @@ class Inputs:
     problem: Problem
     team_of: dict[str, int]
     requirement_sets: tuple[int, ...]
+    # The channels' whole requirement, and what other teams' current schedules of the week hold (with their
+    # agents): the problem's requirement is the first less the second.
+    centre_requirements: tuple[Requirement, ...] = ()
+    others: tuple[Activity, ...] = ()
+    other_agents: dict[str, Agent] = dataclasses.field(default_factory=dict)
 
 
 def monday_of(text: str) -> dt.date:
@@ -74,7 +79,8 @@ def monday_of(text: str) -> dt.date:
     return day
 
 
-def _midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
+def midnight_utc(day: dt.date, zone: ZoneInfo) -> dt.datetime:
+    """The day's local midnight, in UTC."""
     return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
 
 
@@ -105,7 +111,7 @@ async def week_requirements(
 ) -> tuple[list[Requirement], tuple[int, ...], int]:
     """Each active channel's latest requirement set, its intervals inside the week: (requirements, the set
     ids, the interval length in minutes)."""
-    start, end = _midnight(monday, zone), _midnight(monday + dt.timedelta(days=7), zone)
+    start, end = midnight_utc(monday, zone), midnight_utc(monday + dt.timedelta(days=7), zone)
     channels = await Channel.select(Channel.id, Channel.name).where(Channel.active == True)  # noqa: E712
     out: list[Requirement] = []
     sets = []
@@ -155,15 +161,14 @@ async def current_versions(team_ids: Sequence[int], weeks: Sequence[dt.date]) ->
     return {(int(r["team"]), r["week_start"]): int(r["id"]) for r in rows}
 
 
-async def activities(schedule_ids: Sequence[int]) -> list[Activity]:
+async def activities(schedule_ids: Sequence[int], agent_id: str | None = None) -> list[Activity]:
+    """The schedules' rows (of one agent when given), by agent and time."""
     if not schedule_ids:
         return []
-    rows = (
-        await ScheduleActivity.select()
-        .where(ScheduleActivity.schedule.is_in(list(schedule_ids)))
-        .order_by(ScheduleActivity.agent_id)
-        .order_by(ScheduleActivity.start_at)
-    )
+    query = ScheduleActivity.select().where(ScheduleActivity.schedule.is_in(list(schedule_ids)))
+    if agent_id is not None:
+        query = query.where(ScheduleActivity.agent_id == agent_id)
+    rows = await query.order_by(ScheduleActivity.agent_id).order_by(ScheduleActivity.start_at)
     return [Activity(r["agent_id"], r["start_at"], r["end_at"], r["activity"], r["channel"] or None) for r in rows]
 
 
@@ -176,19 +181,18 @@ async def inputs(team_ids: Sequence[int], monday: dt.date) -> Inputs:
         raise ScheduleError("these teams have no agents on the roster this week")
     agents = tuple(a for a, _ in roster)
     ids = [a.agent_id for a in agents]
-    requirement, sets, minutes = await week_requirements(monday, zone, site.interval_minutes)
-    if not requirement:
+    centre, sets, minutes = await week_requirements(monday, zone, site.interval_minutes)
+    if not centre:
         raise ScheduleError(
             f"no staffing requirements cover the week of {monday.isoformat()}: forecast and staff the channels first"
         )
     # Other teams' current schedules of the week cover part of the requirement already.
     others = [int(t["id"]) for t in await TeamRow.select(TeamRow.id) if int(t["id"]) not in set(team_ids)]
     covered = await activities(list((await current_versions(others, [monday])).values()))
-    if covered:
-        other_agents = {a.agent_id: a for a, _ in await members(others, monday)}
-        requirement = _less(requirement, covered, other_agents, _midnight(monday, zone), minutes)
-    start = _midnight(monday, zone) - dt.timedelta(days=1)
-    end = _midnight(monday + dt.timedelta(days=7), zone) + dt.timedelta(days=1)
+    other_agents = {a.agent_id: a for a, _ in await members(others, monday)} if covered else {}
+    requirement = _less(centre, covered, other_agents, midnight_utc(monday, zone), minutes) if covered else centre
+    start = midnight_utc(monday, zone) - dt.timedelta(days=1)
+    end = midnight_utc(monday + dt.timedelta(days=7), zone) + dt.timedelta(days=1)
     absences = await Absence.select().where(
         Absence.agent_id.is_in(ids) & (Absence.approved == True) & (Absence.end_at > start) & (Absence.start_at < end)  # noqa: E712
     )
@@ -200,14 +204,15 @@ async def inputs(team_ids: Sequence[int], monday: dt.date) -> Inputs:
     weeks = [monday - dt.timedelta(weeks=w) for w in range(1, FAIRNESS_WEEKS + 1)]
     current = await current_versions(list(team_ids), weeks)
     before = [a for a in await activities(list(current.values())) if a.agent_id in set(ids)]
-    last_week = _midnight(monday - dt.timedelta(days=7), zone)
+    last_week = midnight_utc(monday - dt.timedelta(days=7), zone)
     previous = tuple(a for a in before if a.end > last_week)
     history = unpopular_shifts(before, ids, zone)
     problem = Problem(
         monday, zone, agents, tuple(requirement), time_off=time_off, windows=windows, previous=previous,
         unpopular_history=history,
     )  # fmt: skip
-    return Inputs(problem, {a.agent_id: team for a, team in roster}, sets)
+    team_of = {a.agent_id: team for a, team in roster}
+    return Inputs(problem, team_of, sets, tuple(centre), tuple(covered), other_agents)
 
 
 def _less(
@@ -229,35 +234,55 @@ def _less(
     return out
 
 
-def _store(
-    database_url: str, source: Inputs, result_rows: list[Activity], report: dict[str, Any], actor: str, job_id: int
-) -> list[int]:
-    """One schedule per team with its agents' rows, all in one transaction."""
+ACTIVITY_COLUMNS = ["schedule", "agent_id", "start_at", "end_at", "activity", "channel"]
+
+
+@dataclass(frozen=True)
+class NewVersion:
+    """A schedule version to store: a team's week, its rows and its report."""
+
+    team_id: int
+    monday: dt.date
+    rows: tuple[Activity, ...]
+    report: dict[str, Any]
+    status: str = "draft"
+    job_id: int = 0
+
+
+def activity_rows(db: DbApi, schedule_id: int, rows: Sequence[Activity]) -> list[tuple[Any, ...]]:
+    """``schedule_activity`` records (`ACTIVITY_COLUMNS`) of rows, for `DbApi.load`."""
+    return [(schedule_id, a.agent_id, db.stamp(a.start), db.stamp(a.end), a.activity, a.channel or "") for a in rows]
+
+
+def store_versions(database_url: str, versions: Sequence[NewVersion], actor: str) -> list[int]:
+    """Store schedule versions with their rows, all in one transaction; returns their ids."""
     db = DbApi(database_url)
-    now = dt.datetime.now(dt.UTC)
+    now = db.stamp(dt.datetime.now(dt.UTC))
+    ids = []
     try:
         with db.transaction():
-            ids = []
-            for team in sorted(set(source.team_of.values())):
+            for v in versions:
+                published = v.status == "published"
                 schedule_id = int(
                     db.one(
-                        "INSERT INTO schedule (team, week_start, status, created_at, created_by, job_id, report) "
-                        "VALUES (?, ?, 'draft', ?, ?, ?, ?) RETURNING id",
-                        (team, source.problem.monday.isoformat(), db.stamp(now), actor, job_id, json.dumps(report)),
+                        "INSERT INTO schedule (team, week_start, status, created_at, created_by, job_id, report, "
+                        "published_at, published_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                        (
+                            v.team_id, v.monday.isoformat(), v.status, now, actor, v.job_id, json.dumps(v.report),
+                            now if published else None, actor if published else "",
+                        ),
                     )
-                )
-                rows = [
-                    (schedule_id, a.agent_id, db.stamp(a.start), db.stamp(a.end), a.activity, a.channel or "")
-                    for a in result_rows
-                    if source.team_of.get(a.agent_id) == team
-                ]
-                db.load(
-                    "schedule_activity", ["schedule", "agent_id", "start_at", "end_at", "activity", "channel"], rows
-                )
+                )  # fmt: skip
+                db.load("schedule_activity", ACTIVITY_COLUMNS, activity_rows(db, schedule_id, v.rows))
                 ids.append(schedule_id)
     finally:
         db.close()
     return ids
+
+
+async def save(versions: Sequence[NewVersion], actor: str) -> list[int]:
+    """`store_versions` off the event loop."""
+    return await asyncio.to_thread(store_versions, database_url_of(Schedule._meta.db), versions, actor)
 
 
 async def generate(
@@ -284,9 +309,17 @@ async def generate(
         "teams": sorted(set(source.team_of.values())),
         "requirement_sets": list(source.requirement_sets),
     }
-    ids = await asyncio.to_thread(
-        _store, database_url_of(Schedule._meta.db), source, list(result.activities), report, actor, job_id
-    )
+    versions = [
+        NewVersion(
+            team,
+            monday,
+            tuple(a for a in result.activities if source.team_of.get(a.agent_id) == team),
+            report,
+            job_id=job_id,
+        )
+        for team in sorted(set(source.team_of.values()))
+    ]
+    ids = await save(versions, actor)
     await audit.record(
         actor, "schedule", f"teams {','.join(str(t) for t in sorted(set(team_ids)))}", f"week {monday}, {ids}"
     )

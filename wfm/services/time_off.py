@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from wfm.scheduling.scoring import coverage
-from wfm.services import audit, schedules
+from wfm.services import audit, schedule_week, schedules
 from wfm.services.site import get_site
 from wfm.tables import Absence, Team, TimeOffRequest
 from wfm.tables import Agent as AgentRow
@@ -58,10 +58,6 @@ async def _zone() -> ZoneInfo:
     return ZoneInfo((await get_site()).time_zone)
 
 
-def _midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
-
-
 async def request(agent_id: str, first: dt.date, last: dt.date, kind: str, note: str, today: dt.date) -> int:
     """An agent asks for whole days ``first``..``last`` (site-local, inclusive)."""
     if kind not in KINDS:
@@ -73,7 +69,7 @@ async def request(agent_id: str, first: dt.date, last: dt.date, kind: str, note:
     if (last - first).days + 1 > MAX_DAYS:
         raise TimeOffError(f"ask for at most {MAX_DAYS} days at a time")
     zone = await _zone()
-    start, end = _midnight(first, zone), _midnight(last + dt.timedelta(days=1), zone)
+    start, end = schedules.midnight_utc(first, zone), schedules.midnight_utc(last + dt.timedelta(days=1), zone)
     overlapping = await TimeOffRequest.select(TimeOffRequest.id).where(
         (TimeOffRequest.agent_id == agent_id)
         & TimeOffRequest.status.is_in(["pending", "approved"])
@@ -137,7 +133,7 @@ async def impact(view: RequestView) -> Impact:
     most = 0
     day = view.first_day
     while day <= view.last_day:
-        start, end = _midnight(day, zone), _midnight(day + dt.timedelta(days=1), zone)
+        start, end = schedules.midnight_utc(day, zone), schedules.midnight_utc(day + dt.timedelta(days=1), zone)
         off = await Absence.select(Absence.agent_id).where(
             Absence.agent_id.is_in([a for a in team_agents if a != view.agent_id] or [""])
             & (Absence.approved == True)  # noqa: E712
@@ -147,7 +143,10 @@ async def impact(view: RequestView) -> Impact:
         most = max(most, len({r["agent_id"] for r in off}) + 1)
         day += dt.timedelta(days=1)
     hours, before, after, any_schedule = 0.0, 0.0, 0.0, False
-    window = (_midnight(view.first_day, zone), _midnight(view.last_day + dt.timedelta(days=1), zone))
+    window = (
+        schedules.midnight_utc(view.first_day, zone),
+        schedules.midnight_utc(view.last_day + dt.timedelta(days=1), zone),
+    )
     monday = view.first_day - dt.timedelta(days=view.first_day.weekday())
     while view.team_id is not None and monday <= view.last_day:
         current = await schedules.listing([view.team_id], monday)
@@ -176,11 +175,7 @@ async def _week_impact(
     inside = np.array([window[0] <= week_start + dt.timedelta(minutes=i * step) < window[1] for i in range(intervals)])
     mine = [a for a in acts if a.agent_id == view.agent_id and window[0] <= a.start < window[1]]
     rest = [a for a in acts if a not in set(mine)]
-    need: dict[str, np.ndarray] = {}
-    for r in p.requirements:
-        first = int((r.start - week_start).total_seconds() // 60 // step)
-        last = int((r.end - week_start).total_seconds() // 60 // step)
-        need.setdefault(r.channel, np.zeros(intervals))[max(0, first) : min(intervals, last)] = r.staff
+    need = schedule_week.needs(p.requirements, week_start, intervals, step)
     with_them = coverage(acts, agents, week_start, intervals, step)
     without = coverage(rest, agents, week_start, intervals, step)
 
@@ -223,8 +218,8 @@ async def decide(request_id: int, approve: bool, actor: str, note: str = "") -> 
             await Absence.insert(
                 Absence(
                     agent_id=view.agent_id,
-                    start_at=_midnight(view.first_day, zone),
-                    end_at=_midnight(view.last_day + dt.timedelta(days=1), zone),
+                    start_at=schedules.midnight_utc(view.first_day, zone),
+                    end_at=schedules.midnight_utc(view.last_day + dt.timedelta(days=1), zone),
                     kind=view.kind,
                     approved=True,
                 )
