@@ -81,11 +81,17 @@ def _small_remainder(
     return out
 
 
-def hidden_groups(counts: Mapping[Any, int], relations: Sequence[Relation], k: int) -> frozenset[Key]:
-    """The groups to hide so that none with fewer than ``k`` responses can be seen or derived."""
+def hidden_groups(
+    counts: Mapping[Any, int], relations: Sequence[Relation], k: int, also_hidden: frozenset[Key] = frozenset()
+) -> frozenset[Key]:
+    """The groups to hide so that none with fewer than ``k`` responses can be seen or derived.
+
+    ``also_hidden`` are hidden from the start whatever their size (e.g. comments of groups whose scores are
+    hidden), so that nothing is derived through them either.
+    """
     if k < MIN_THRESHOLD:
         raise ValueError(f"the threshold must be at least {MIN_THRESHOLD}, got {k}")
-    shown = {key for key, n in counts.items() if n == 0 or n >= k}
+    shown = {key for key, n in counts.items() if (n == 0 or n >= k) and key not in also_hidden}
 
     def smallest(keys: list[Key]) -> Key | None:
         visible = [c for c in keys if c in shown and counts.get(c, 0) > 0]

@@ -27,10 +27,9 @@ import pytest
 from litestar.testing import TestClient
 
 from wfm.app import create_app
-from wfm.db import bind_tables, make_engine
+from wfm.db import bind_tables, every_table, make_engine
 from wfm.services.site import DEFAULT_SITE
 from wfm.settings import Settings
-from wfm.tables import ALL_TABLES
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_SERVER = os.environ.get("TRIAD_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
@@ -119,7 +118,7 @@ def migrated_pg_database(data_dir: Path) -> Iterator[str]:
 
 def empty_pg(url: str) -> None:
     """Delete every row the app wrote (keeping the migration record) and restore the site row."""
-    names = ", ".join(f'"{t._meta.tablename}"' for t in ALL_TABLES)
+    names = ", ".join(f'"{t._meta.tablename}"' for t in every_table())
     with psycopg.connect(url, autocommit=True) as connection:
         connection.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
         exists = connection.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()
@@ -162,7 +161,7 @@ def db(settings: Settings) -> Settings:
     """Tables bound to this test's database, for service tests (no pool: each query connects)."""
     from wfm.tables import User
 
-    bind_tables(make_engine(settings.database_url), ALL_TABLES)
+    bind_tables(make_engine(settings.database_url), every_table())
     User._pbkdf2_iteration_count = TEST_ITERATIONS
     return settings
 

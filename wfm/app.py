@@ -35,8 +35,9 @@ from litestar.stores.redis import RedisStore
 from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 
+from pulse import routes as pulse_routes
 from wfm import security
-from wfm.db import bind_tables, close_pool, make_engine, start_pool
+from wfm.db import bind_tables, close_pool, every_table, make_engine, start_pool
 from wfm.routes import (
     admin,
     api,
@@ -55,7 +56,7 @@ from wfm.routes import (
 from wfm.routes.common import template_globals
 from wfm.services import accounts
 from wfm.settings import Settings
-from wfm.tables import ALL_TABLES, User
+from wfm.tables import User
 
 log = logging.getLogger("wfm")
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -70,7 +71,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     """Build the Triad web app for ``settings`` (default: read from the environment)."""
     settings = settings or Settings.from_env()
     engine = make_engine(settings.database_url)
-    bind_tables(engine, ALL_TABLES)
+    bind_tables(engine, every_table())
     if settings.password_iterations:
         User._pbkdf2_iteration_count = settings.password_iterations
 
@@ -129,6 +130,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             my.CalendarController,
             my.MyRequestsController,
             time_off.TimeOffController,
+            pulse_routes.PulseController,
+            pulse_routes.AnswerController,
         ],
         include_in_schema=False,
     )

@@ -32,15 +32,15 @@ def _db_url() -> str:
 
 def _with_db(database_url: str, work: Callable[[], Awaitable[Any]]) -> Any:
     """Run ``work`` with every table bound to the configured database (and a pool on PostgreSQL)."""
-    from wfm.db import bind_tables, close_pool, make_engine, start_pool
-    from wfm.tables import ALL_TABLES, User
+    from wfm.db import bind_tables, close_pool, every_table, make_engine, start_pool
+    from wfm.tables import User
 
     if iterations := int(os.environ.get("PASSWORD_ITERATIONS", "0")):
         User._pbkdf2_iteration_count = iterations
 
     async def main() -> Any:
         engine = make_engine(database_url)
-        bind_tables(engine, ALL_TABLES)
+        bind_tables(engine, every_table())
         await start_pool(engine, max_size=4)
         try:
             return await work()

@@ -41,6 +41,14 @@ async def close_pool(engine: Engine) -> None:
         await engine.close_connection_pool()
 
 
+def every_table() -> list[type[Table]]:
+    """The tables of every Piccolo app (wfm, then pulse, which refers to it): parents before children."""
+    from pulse.tables import ALL_TABLES as PULSE_TABLES
+    from wfm.tables import ALL_TABLES as WFM_TABLES
+
+    return [*WFM_TABLES, *PULSE_TABLES]
+
+
 def bind_tables(engine: Engine, tables: list[type[Table]]) -> None:
     """Point every table at ``engine``; the app and tests choose the engine, not import order."""
     for table in tables:

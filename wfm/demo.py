@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from wfm import demo_data
+from wfm.db import every_table
 from wfm.forms import ChannelForm, DayHours, NewUser, SiteForm, TeamForm
 from wfm.services import (
     accounts,
@@ -30,7 +31,7 @@ from wfm.services import (
     swaps,
     time_off,
 )
-from wfm.tables import ALL_TABLES, Agent, Channel, Site, User
+from wfm.tables import Agent, Channel, Site, User
 
 log = logging.getLogger("wfm.demo")
 ACTOR = "wfm demo"
@@ -53,7 +54,7 @@ async def is_empty() -> bool:
 
 async def wipe() -> None:
     """Delete every row the app holds (for ``--force``), children before parents; the site row returns."""
-    for table in reversed(ALL_TABLES):
+    for table in reversed(every_table()):
         await table.delete(force=True)
     await site.ensure_site()
 

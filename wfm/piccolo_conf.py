@@ -7,4 +7,4 @@ from wfm.settings import database_url_from_env
 
 DB = make_engine(database_url_from_env())
 
-APP_REGISTRY = AppRegistry(apps=["wfm.piccolo_app"])
+APP_REGISTRY = AppRegistry(apps=["wfm.piccolo_app", "pulse.piccolo_app"])

@@ -12,9 +12,8 @@ import time
 import procrastinate
 
 from wfm import jobs
-from wfm.db import bind_tables, close_pool, make_engine, start_pool
+from wfm.db import bind_tables, close_pool, every_table, make_engine, start_pool
 from wfm.settings import Settings
-from wfm.tables import ALL_TABLES
 
 log = logging.getLogger("wfm.worker")
 TASK_NAME = "wfm.run_job"
@@ -124,7 +123,7 @@ async def main(settings: Settings) -> None:
     """Entry point of `wfm worker`: stop cleanly on SIGTERM or SIGINT."""
     limit_threads()
     engine = make_engine(settings.database_url)
-    bind_tables(engine, ALL_TABLES)
+    bind_tables(engine, every_table())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

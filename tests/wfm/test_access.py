@@ -121,6 +121,13 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/schema"): EVERYONE,
     ("GET", "/api/schema/openapi.json"): EVERYONE,
     ("GET", "/api/schema/{path:str}"): EVERYONE,
+    ("GET", "/pulse"): {"admin", "lead"},
+    ("POST", "/pulse"): {"admin", "lead"},
+    ("GET", "/pulse/{survey_id:int}"): {"admin", "lead"},
+    ("GET", "/pulse/{survey_id:int}/export.csv"): {"admin", "lead"},
+    ("POST", "/pulse/rounds/{round_id:int}/close"): {"admin", "lead"},
+    ("GET", "/pulse/answer/{round_id:int}"): EVERYONE,
+    ("POST", "/pulse/answer/{round_id:int}"): EVERYONE,
     ("GET", "/static/{file_path:path}"): PUBLIC,
     ("HEAD", "/static/{file_path:path}"): PUBLIC,
 }
@@ -195,6 +202,8 @@ def _seed(client: TestClient[Any]) -> dict[str, str]:
         "request_id": "999",
         "window_id": "999",
         "swap_id": "999",
+        "survey_id": "999",
+        "round_id": "999",
     }
 
 

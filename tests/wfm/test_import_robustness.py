@@ -42,12 +42,12 @@ import pytest
 from tests.conftest import SECRET, migrated_pg_database, run_wfm
 from tests.processes import WfmProcess
 from wfm import jobs
-from wfm.db import bind_tables, make_engine
+from wfm.db import bind_tables, every_table, make_engine
 from wfm.imports.apply import apply_import
 from wfm.imports.parse import parse_file
 from wfm.services import audit, imports
 from wfm.settings import Settings
-from wfm.tables import ALL_TABLES, Channel, ImportBatch
+from wfm.tables import Channel, ImportBatch
 from wfm.worker import procrastinate_app
 
 pytestmark = pytest.mark.slow
@@ -159,7 +159,7 @@ def run_async(database_url: str, work: Callable[[], Any]) -> Any:
     """Run service code in this process, with the tables bound to ``database_url`` (no pool)."""
 
     async def main() -> Any:
-        bind_tables(make_engine(database_url), ALL_TABLES)
+        bind_tables(make_engine(database_url), every_table())
         return await work()
 
     return asyncio.run(main())

@@ -43,9 +43,9 @@ from tests.helpers import make_user, on_app_loop, post_form, sign_in
 from tests.processes import WfmProcess
 from wfm import jobs
 from wfm.app import create_app
-from wfm.db import bind_tables, make_engine
+from wfm.db import bind_tables, every_table, make_engine
 from wfm.settings import Settings
-from wfm.tables import ALL_TABLES, AuditDaily, AuditEvent
+from wfm.tables import AuditDaily, AuditEvent
 from wfm.worker import TASK_NAME, procrastinate_app
 
 pytestmark = pytest.mark.slow
@@ -200,7 +200,7 @@ def run_async(database_url: str, work: Callable[[], Any]) -> Any:
     """Run service code in this process, with the tables bound to ``database_url`` (no pool)."""
 
     async def main() -> Any:
-        bind_tables(make_engine(database_url), ALL_TABLES)
+        bind_tables(make_engine(database_url), every_table())
         return await work()
 
     return asyncio.run(main())

@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Controller, Request, get
 from litestar.response import Template
 
+from pulse.services import surveys
 from wfm import jobs, security
 from wfm.routes.common import page
 from wfm.services import roster, site
@@ -19,4 +20,7 @@ class HomeController(Controller):
         teams = await roster.visible_teams(user)
         recent_jobs = await jobs.recent(5) if user.role == security.ADMIN else []
         channels = await site.list_channels() if user.role == security.ADMIN else []
-        return await page(request, "wfm/home.html", teams=teams, recent_jobs=recent_jobs, channels=channels)
+        pulse_rounds = await surveys.open_rounds_for(user.id)
+        return await page(
+            request, "wfm/home.html", teams=teams, recent_jobs=recent_jobs, channels=channels, pulse_rounds=pulse_rounds
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from pulse.tables import PulseResponse
 from wfm import staffing
 from wfm.db import write_transaction
 from wfm.forms import ChannelForm, DayHours, FormError, SiteForm, TeamForm, check_time_zone
@@ -148,6 +149,8 @@ async def delete_team(team_id: int, actor: str) -> None:
         Outcome.team_id == team_id
     ):
         raise FormError({"team": f"{team['name']} has imported history or outcomes; roll those imports back first."})
+    if await PulseResponse.exists().where(PulseResponse.team == team_id):
+        raise FormError({"team": f"{team['name']} has pulse survey answers, which are kept; the team stays."})
     await Team.delete().where(Team.id == team_id)
     await audit.record(actor, "team_deleted", team["name"])
 

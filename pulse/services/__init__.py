@@ -1,0 +1,1 @@
+"""Async services of the pulse app: surveys and rounds, answers, results."""
