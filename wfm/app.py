@@ -22,6 +22,7 @@ from litestar.exceptions import (
     NotFoundException,
     PermissionDeniedException,
 )
+from litestar.logging.config import LoggingConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
@@ -167,6 +168,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             NotFoundException: _not_found,
         },
         after_request=_security_headers,
+        # Server errors are logged with their traceback (never a request body); expected 4xx answers without.
+        logging_config=LoggingConfig(
+            log_exceptions="always", disable_stack_trace={400, 401, 403, 404, 405, 409, 413, 422, 429}
+        ),
         lifespan=[_lifespan(settings, engine)],
         state=State({"settings": settings}),
         request_max_body_size=20_000_000,

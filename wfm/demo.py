@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from pulse import demo as pulse_demo
 from wfm import demo_data
 from wfm.db import every_table
 from wfm.forms import ChannelForm, DayHours, NewUser, SiteForm, TeamForm
@@ -114,6 +115,8 @@ async def load(
         log.info("demo %s: %d rows", kind, result.rows)
     await _demo_forecasts(data.end)
     await _demo_schedules(data.end, team_ids)
+    answered = await pulse_demo.load(data, team_ids, ACTOR)
+    log.info("demo pulse answers: %d", answered)
     await audit.record(ACTOR, "demo_loaded", "database", f"seed {seed}, {len(data.teams)} teams")
     assert await Site.count() == 1
     return [*DEMO_LOGINS, LEAD2_LOGIN]

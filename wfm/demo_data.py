@@ -317,6 +317,45 @@ def enps_answers(
     return np.clip(np.rint(latent), 0, 10).astype(np.int64)
 
 
+# How strongly each pulse driver statement (1-5) follows a person's momentary state behind the eNPS answer
+# (per unit of ``slope z + e``, the same draw `enps_answers` rounds): manager support and workload lead,
+# tools barely move with it. The key-driver ranking on the pulse pages should come out in this order,
+# give or take neighbours.
+DRIVER_LOADINGS: dict[str, float] = {
+    "manager_support": 0.35,
+    "workload": 0.30,
+    "schedule_fairness": 0.28,
+    "recognition": 0.25,
+    "wellbeing": 0.22,
+    "growth": 0.18,
+    "team": 0.15,
+    "service_climate": 0.12,
+    "tools": 0.06,
+}
+DRIVER_CENTRE = 3.4
+DRIVER_NOISE_SD = 0.8
+
+
+def pulse_answers(
+    engagement: float, n: int, rng: np.random.Generator, planted: Planted = PLANTED
+) -> tuple[IntArray, dict[str, IntArray]]:
+    """Draw ``n`` people's pulse answers at one engagement value: the 0-10 eNPS answer as `enps_answers`
+    draws it, and each driver of `DRIVER_LOADINGS` as ``round(3.4 + loading * (slope z + e) + N(0, 0.8))``
+    clipped to 1..5, where ``slope z + e`` is the same person's draw behind their eNPS answer.
+    """
+    if n < 0:
+        raise ValueError(f"n must be at least 0, got {n}")
+    state = planted.enps_slope_per_sd * engagement + rng.logistic(0.0, planted.enps_noise_scale, size=n)
+    enps = np.clip(np.rint(planted.enps_centre + state), 0, 10).astype(np.int64)
+    drivers = {
+        key: np.clip(np.rint(DRIVER_CENTRE + loading * state + rng.normal(0, DRIVER_NOISE_SD, size=n)), 1, 5).astype(
+            np.int64
+        )
+        for key, loading in DRIVER_LOADINGS.items()
+    }
+    return enps, drivers
+
+
 def generate(seed: int = 7, end: dt.date | None = None, years: int = 2) -> DemoData:
     """Generate the demo contact centre: history up to ``end`` (inclusive) and its people.
 

@@ -550,3 +550,101 @@ def test_an_agent_on_a_phone_asks_for_time_off_and_the_lead_approves(
     expect(desktop.get_by_role("row").filter(has_text="Wedding")).to_have_count(0)
     expect(desktop.locator("main")).to_contain_text("approved by lead")
     watch.check()
+
+
+def _demo_agent_team(server_env: dict[str, str]) -> tuple[str, list[int]]:
+    """The demo agent's team name and the user ids of their current teammates."""
+    import sqlite3
+
+    with sqlite3.connect(Path(server_env["TRIAD_DATA_DIR"]) / "triad.sqlite3") as connection:
+        team_id, name = connection.execute(
+            'SELECT t.id, t.name FROM agent a JOIN wfm_user u ON u.id = a."user" JOIN team t ON t.id = a.team'
+            " WHERE u.username = 'agent'"
+        ).fetchone()
+        mates = connection.execute(
+            'SELECT a."user" FROM agent a JOIN wfm_user u ON u.id = a."user"'
+            " WHERE a.team = ? AND u.username != 'agent' AND (a.leave_date IS NULL OR a.leave_date >= date('now'))",
+            (team_id,),
+        ).fetchall()
+    return str(name), [int(m[0]) for m in mates]
+
+
+def _teammates_answer(server_env: dict[str, str], round_id: int, user_ids: list[int]) -> None:
+    """Teammates answer through the same service the answer form uses, on the server's database."""
+    import asyncio
+    import concurrent.futures
+
+    from pulse.services import answers
+    from wfm.db import bind_tables, every_table, make_engine
+
+    async def work() -> None:
+        bind_tables(make_engine(f"sqlite:///{Path(server_env['TRIAD_DATA_DIR']) / 'triad.sqlite3'}"), every_table())
+        for i, user_id in enumerate(user_ids):
+            target = await answers.answerable(round_id, user_id)
+            form = answers.AnswerForm(enps=10 - i, scores=tuple((d.key, 4) for d in target.drivers), comment="")
+            assert await answers.submit(target, user_id, form)
+
+    # Playwright's sync API runs an event loop in this thread: run the service on a thread of its own.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, work()).result()
+
+
+def _create_survey(page: Any, base_url: str, name: str, team: str) -> int:
+    from playwright.sync_api import expect
+
+    page.goto(f"{base_url}/pulse")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Pulse surveys")
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Number of rounds").fill("1")
+    page.get_by_label(team, exact=True).check()
+    page.get_by_role("button", name="Create the survey").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(name)
+    expect(page.get_by_text("No closed rounds yet")).to_be_visible()
+    return int(page.url.rsplit("/", 1)[1])
+
+
+def _answer_on_phone(phone: Any, base_url: str, survey_name: str) -> int:
+    from playwright.sync_api import expect
+
+    phone.goto(f"{base_url}/")
+    phone.get_by_role("link", name=re.compile(f"Answer {survey_name}, round 1")).click()
+    expect(phone.get_by_role("heading", level=1)).to_have_text(survey_name)
+    assert phone.evaluate("document.scrollingElement.scrollWidth") <= 390, "the survey scrolls sideways on a phone"
+    round_id = int(phone.url.rsplit("/", 1)[1])
+    phone.get_by_role("group", name=re.compile("recommend working here")).get_by_role("radio", name="8").check()
+    for group in phone.get_by_role("group").all()[1:]:
+        group.get_by_role("radio", name="4").check()
+    phone.get_by_label(re.compile("Anything you would like to add")).fill("More coaching, please")
+    phone.get_by_role("button", name="Send my answers").click()
+    expect(phone.get_by_role("status")).to_contain_text("your answer is in")
+    phone.goto(f"{base_url}/")
+    expect(phone.get_by_text(re.compile(f"{survey_name}, round 1: answered"))).to_be_visible()
+    return round_id
+
+
+def test_an_agent_answers_a_pulse_on_a_phone_and_the_lead_sees_it_only_past_the_threshold(
+    phone: Any, desktop: Any, watch: Watch, base_url: str, server_env: dict[str, str]
+) -> None:
+    from playwright.sync_api import expect
+
+    team, mates = _demo_agent_team(server_env)
+    assert len(mates) >= 4
+    _sign_in(desktop, base_url, LEAD)
+    _sign_in(phone, base_url, AGENT)
+    # Alone in a round: the lead sees how many answered, not what.
+    _create_survey(desktop, base_url, "Quick check-in", team)
+    _answer_on_phone(phone, base_url, "Quick check-in")
+    desktop.get_by_role("button", name="Close round 1 now").click()
+    expect(desktop.get_by_text("Not enough responses to show: 1 answered")).to_be_visible()
+    expect(desktop.locator("table.pulse-heat")).to_contain_text("hidden")
+    # Five in a round (the agent and four teammates): the team's eNPS shows.
+    _create_survey(desktop, base_url, "Second check-in", team)
+    round_id = _answer_on_phone(phone, base_url, "Second check-in")
+    _teammates_answer(server_env, round_id, mates[:4])
+    desktop.reload()
+    desktop.get_by_role("button", name="Close round 1 now").click()
+    # Answers 8, 10, 9, 8, 7: two promoters, three passives -> eNPS +40.
+    expect(desktop.locator("#headline + p strong")).to_have_text("+40")
+    expect(desktop.get_by_text("5 answered")).to_be_visible()
+    expect(desktop.get_by_text("More coaching, please")).to_have_count(0)  # comments need 8
+    watch.check()

@@ -8,10 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import psycopg
 import pytest
+from scipy import stats
 
+from pulse.drivers import key_drivers
 from tests.conftest import create_pg_database, drop_pg_database, run_wfm, skip_without_pg
+from wfm import demo_data
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -79,6 +83,7 @@ def test_demo_loads_only_into_an_empty_database(empty_database: dict[str, str]) 
     assert _scalar(env, "SELECT count(*) FROM schedule_activity") > 20 * 10 * 10 * 4 * 3
     assert _scalar(env, "SELECT count(*) FROM time_off_request WHERE status = 'pending'") == 1
     assert _scalar(env, "SELECT count(*) FROM shift_swap WHERE status = 'proposed'") == 1
+    _check_demo_pulse(env)
     users = _count_users(env)
     second = run_wfm("demo", "--if-empty", env=env)
     assert second.returncode == 0 and "already has users" in second.stdout
@@ -88,6 +93,40 @@ def test_demo_loads_only_into_an_empty_database(empty_database: dict[str, str]) 
     again = run_wfm("demo", "--force", env=env, timeout=300)
     assert again.returncode == 0, again.stderr
     assert _count_users(env) == users and _scalar(env, "SELECT count(*) FROM import_batch") == 8
+
+
+def _rows(env: dict[str, str], sql: str) -> list[tuple[object, ...]]:
+    if "DATABASE_URL" in env:
+        with psycopg.connect(env["DATABASE_URL"]) as connection:
+            return list(connection.execute(sql).fetchall())
+    with sqlite3.connect(Path(env["TRIAD_DATA_DIR"]) / "triad.sqlite3") as connection:
+        return list(connection.execute(sql).fetchall())
+
+
+def _check_demo_pulse(env: dict[str, str]) -> None:
+    """The demo's pulse answers reflect what `wfm.demo_data` planted: team eNPS over two years ranks the teams
+    as their planted mean engagement does, and manager support leads the key drivers while tools trail."""
+    assert _scalar(env, "SELECT count(*) FROM pulse_response") == _scalar(
+        env, "SELECT count(*) FROM pulse_participation"
+    )
+    # 24 closed monthly rounds x 20 teams x about 12 respondents, and a third of a round open today.
+    assert 20 * 24 * 9 < _scalar(env, "SELECT count(*) FROM pulse_response") < 20 * 25 * 15
+    planted = demo_data.generate(seed=7).engagement.groupby("team")["engagement"].mean()
+    rows = _rows(
+        env,
+        "SELECT t.name, 100.0 * (sum(CASE WHEN p.enps >= 9 THEN 1 ELSE 0 END)"
+        " - sum(CASE WHEN p.enps <= 6 THEN 1 ELSE 0 END)) / count(*) FROM pulse_response p"
+        " JOIN team t ON t.id = p.team GROUP BY t.name",
+    )
+    measured = pd.Series({str(name): float(str(score)) for name, score in rows})
+    assert len(measured) == 20
+    assert stats.spearmanr(measured[planted.index], planted).statistic > 0.8
+    answers = _rows(env, "SELECT enps, score_manager_support, score_workload, score_tools FROM pulse_response")
+    found = key_drivers(
+        [int(str(a[0])) for a in answers],
+        {key: [int(str(a[i])) for a in answers] for i, key in enumerate(("manager_support", "workload", "tools"), 1)},
+    )
+    assert [d.key for d in found] == ["manager_support", "workload", "tools"]
 
 
 def test_migrations_go_backwards_and_forwards_again(empty_database: dict[str, str]) -> None:
