@@ -170,7 +170,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         after_request=_security_headers,
         # Server errors are logged with their traceback (never a request body); expected 4xx answers without.
         logging_config=LoggingConfig(
-            log_exceptions="always", disable_stack_trace={400, 401, 403, 404, 405, 409, 413, 422, 429}
+            log_exceptions="always",
+            disable_stack_trace={400, 401, 403, 404, 405, 409, 413, 422, 429},
+            configure_root_logger=False,
         ),
         lifespan=[_lifespan(settings, engine)],
         state=State({"settings": settings}),
@@ -192,8 +194,8 @@ def _lifespan(settings: Settings, engine: Any) -> Any:
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         worker: subprocess.Popen[bytes] | None = None
+        await start_pool(engine, max_size=10)
         if settings.is_postgres:
-            await start_pool(engine, max_size=10)
             from wfm.worker import procrastinate_app
 
             app.state.queue = procrastinate_app(settings.database_url, settings.job_heartbeat_seconds)
@@ -213,7 +215,7 @@ def _lifespan(settings: Settings, engine: Any) -> Any:
                     worker.kill()
             if settings.is_postgres:
                 await app.state.queue.close_async()
-                await close_pool(engine)
+            await close_pool(engine)
 
     return lifespan
 

@@ -152,7 +152,7 @@ async def list_surveys(team_ids: frozenset[int] | None = None) -> list[SurveyVie
         teams = tuple((link["team"], link["name"]) for link in links if link["survey"] == s["id"])
         if team_ids is not None and not {t for t, _ in teams} & team_ids:
             continue
-        own = tuple(_round_view(r, s["name"], today) for r in all_rounds if r["survey"] == s["id"])
+        own = tuple(round_view(r, s["name"], today) for r in all_rounds if r["survey"] == s["id"])
         out.append(
             SurveyView(
                 s["id"], s["name"], s["cadence"], questions.parse_drivers(s["drivers"]), bool(s["ask_comment"]),
@@ -166,7 +166,7 @@ async def get_survey(survey_id: int) -> SurveyView | None:
     return next((s for s in await list_surveys() if s.id == survey_id), None)
 
 
-def _round_view(row: dict[str, Any], survey_name: str, today: dt.date) -> RoundView:
+def round_view(row: dict[str, Any], survey_name: str, today: dt.date) -> RoundView:
     state = rounds.state(row["opens_on"], row["closes_on"], today, bool(row["closed_early"]))
     return RoundView(
         row["id"], row["survey"], survey_name, row["number"], row["opens_on"], row["closes_on"],

@@ -13,6 +13,7 @@ import asyncio
 import datetime as dt
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 
 from pulse.questions import DRIVER_KEYS
 from pulse.services.surveys import SurveyForm, create_survey
@@ -42,6 +44,7 @@ class LoadResult:
     statuses: dict[int, int]
     latencies_ms: tuple[float, ...]
     sign_in_seconds: float
+    transport_errors: tuple[str, ...] = ()
 
     @property
     def throughput(self) -> float:
@@ -83,6 +86,17 @@ def seed(database_url: str, agents: int) -> int:
         return int(row["id"])
 
     return asyncio.run(work())
+
+
+def count_rows(database_url: str, table_name: str) -> int:
+    """Rows of a table, read straight from the database (not through the app)."""
+    sql = f"SELECT count(*) FROM {table_name}"
+    if database_url.startswith("sqlite"):
+        with sqlite3.connect(database_url.removeprefix("sqlite:///")) as connection:
+            return int(connection.execute(sql).fetchone()[0])
+    with psycopg.connect(database_url) as connection:
+        row = connection.execute(sql).fetchone()
+        return int(row[0]) if row else 0
 
 
 def free_port() -> int:
@@ -139,7 +153,9 @@ async def run(
     them submit a second time (a double tap or a retry) while the first may still be in flight. Agent 0's
     comment is ``canary``."""
     gate = asyncio.Semaphore(concurrency)
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    # A connection per request, as 1,000 phones would have: a kept-alive connection left idle past the server's
+    # keep-alive timeout (5 s in uvicorn) races its close and fails the next request with a ReadError.
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=0)
     clients = [httpx.AsyncClient(base_url=base_url, limits=limits, timeout=120) for _ in range(agents)]
     try:
 
@@ -159,15 +175,21 @@ async def run(
         sign_in_seconds = time.perf_counter() - started
         statuses: dict[int, int] = {}
         latencies: list[float] = []
+        errors: list[str] = []
 
         async def submit(i: int) -> None:
             async with gate:
                 client = clients[i]
                 data = {**_answer(i, canary if i == 0 else ""), "_csrf_token": client.cookies.get("triad_csrf") or ""}
                 began = time.perf_counter()
-                response = await client.post(f"/pulse/answer/{round_id}", data=data)
+                try:
+                    response = await client.post(f"/pulse/answer/{round_id}", data=data)
+                    status = response.status_code
+                except httpx.TransportError as error:  # counted as status 0: the server dropped the request
+                    status = 0
+                    errors.append(repr(error))
                 latencies.append(1000 * (time.perf_counter() - began))
-                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+                statuses[status] = statuses.get(status, 0) + 1
 
         repeats = list(range(0, agents, max(1, round(1 / duplicate_share)))) if duplicate_share else []
         jobs: list[Any] = [submit(i) for i in range(agents)] + [submit(i) for i in repeats]
@@ -176,6 +198,6 @@ async def run(
         started = time.perf_counter()
         await asyncio.gather(*(jobs[j] for j in order))
         seconds = time.perf_counter() - started
-        return LoadResult(agents, len(jobs), seconds, statuses, tuple(latencies), sign_in_seconds)
+        return LoadResult(agents, len(jobs), seconds, statuses, tuple(latencies), sign_in_seconds, tuple(errors[:5]))
     finally:
         await asyncio.gather(*(client.aclose() for client in clients))

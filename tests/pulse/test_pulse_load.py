@@ -8,6 +8,7 @@ and p95 latency are printed here and measured in `benchmarks/pulse_load.py` (no 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import uuid
 from pathlib import Path
 
@@ -25,8 +26,6 @@ def _rows_with(database_url: str, needle: str) -> dict[str, int]:
     for table in every_table():
         name = table._meta.tablename
         if database_url.startswith("sqlite"):
-            import sqlite3
-
             with sqlite3.connect(database_url.removeprefix("sqlite:///")) as connection:
                 columns = [r[1] for r in connection.execute(f'PRAGMA table_info("{name}")')]
                 where = " OR ".join(f'CAST("{c}" AS TEXT) LIKE ?' for c in columns)
@@ -41,18 +40,6 @@ def _rows_with(database_url: str, needle: str) -> dict[str, int]:
                 ).fetchone()
                 found[name] = int(row[0]) if row else 0
     return {name: n for name, n in found.items() if n}
-
-
-def _count(database_url: str, table: str) -> int:
-    sql = f"SELECT count(*) FROM {table}"
-    if database_url.startswith("sqlite"):
-        import sqlite3
-
-        with sqlite3.connect(database_url.removeprefix("sqlite:///")) as connection:
-            return int(connection.execute(sql).fetchone()[0])
-    with psycopg.connect(database_url) as connection:
-        row = connection.execute(sql).fetchone()
-        return int(row[0]) if row else 0
 
 
 def test_a_thousand_agents_answer_at_once(database_url: str, tmp_path: Path) -> None:
@@ -73,8 +60,8 @@ def test_a_thousand_agents_answer_at_once(database_url: str, tmp_path: Path) -> 
     )
     assert result.server_errors == 0, result.statuses
     assert result.statuses == {200: result.submits}
-    assert _count(database_url, "pulse_response") == AGENTS
-    assert _count(database_url, "pulse_participation") == AGENTS
+    assert load_driver.count_rows(database_url, "pulse_response") == AGENTS
+    assert load_driver.count_rows(database_url, "pulse_participation") == AGENTS
     # The canary answer is stored once, in the response table only, and no log line carries it.
     assert _rows_with(database_url, canary) == {"pulse_response": 1}
     log = log_path.read_text(errors="replace")

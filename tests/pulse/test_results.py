@@ -96,3 +96,9 @@ def test_key_driver_interval_matches_fisher_z() -> None:
     # Under 20 answers: no key drivers at all.
     assert key_drivers(y[:19].astype(int).tolist(), {"tools": x[:19].tolist()}) == []
     assert [d.key for d in key_drivers(y.astype(int).tolist(), {"tools": x.tolist()})] == ["tools"]
+
+
+def test_scores_show_their_sign_but_zero_has_none() -> None:
+    from wfm.routes.common import signed
+
+    assert [signed(v) for v in (12.4, -3.6, -0.3, 0.0, 0.4)] == ["+12", "-4", "0", "0", "0"]

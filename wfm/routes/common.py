@@ -51,10 +51,17 @@ def safe_next(target: str) -> str:
     return "/"
 
 
+def signed(value: float) -> str:
+    """A score with its sign and no decimals (+12, -3); zero without a sign, never "-0"."""
+    text = f"{value:+.0f}"
+    return "0" if text in ("+0", "-0") else text
+
+
 def template_globals(engine: JinjaTemplateEngine) -> None:
     env = engine.engine
     env.filters["local_time"] = _local_time
     env.filters["hhmm"] = minute_text
+    env.filters["signed"] = signed
     env.globals["weekday_names"] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
