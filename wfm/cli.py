@@ -252,6 +252,39 @@ def staff(forecast_file: Path, out_file: Path, channels_file: Path | None, risk:
     click.echo(f"{out_file}: {len(result)} intervals staffed to {risk}")
 
 
+@main.command(name="triad")
+@click.option("--panel", "panel_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option(
+    "--pair",
+    "pairs",
+    multiple=True,
+    help="X:Y, a measure and the one it may lead (repeatable). Default: every employee measure in the panel "
+    "against every customer and company measure.",
+)
+@click.option("--max-lag", type=click.IntRange(0, 12), default=3, show_default=True, help="In panel steps.")
+def triad_(panel_file: Path, out_file: Path, pairs: tuple[str, ...], max_lag: int) -> None:
+    """How employee, customer and company measures move together in a team x period panel (JSON out)."""
+    import json
+
+    from wfm import triad
+
+    try:
+        panel = triad.read_panel(panel_file.read_text(encoding="utf-8"), panel_file.name)
+        wanted = [tuple(p.split(":", 1)) for p in pairs] if pairs else triad.default_pairs(panel.columns)
+        if not wanted or any(len(p) != 2 for p in wanted):
+            raise ValueError("no pairs to analyse: give --pair X:Y, or name the panel's columns as in the README")
+        result = triad.analyse(panel, [(p[0], p[1]) for p in wanted], lags=range(max_lag + 1))
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    out_file.write_text(json.dumps(result.to_json(), indent=2, allow_nan=False), encoding="utf-8")
+    shown = sum(1 for p in result.pairs if p.method == "pearson_within" and p.q < 0.05)
+    click.echo(
+        f"{out_file}: {len(result.pairs)} correlations, {len(result.regressions)} regressions; "
+        f"{shown} within-team correlations with q < 0.05; {len(result.warnings)} warnings"
+    )
+
+
 def _read(path: Path | None) -> bytes | None:
     return None if path is None else path.read_bytes()
 
