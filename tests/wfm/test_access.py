@@ -121,6 +121,8 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/schema"): EVERYONE,
     ("GET", "/api/schema/openapi.json"): EVERYONE,
     ("GET", "/api/schema/{path:str}"): EVERYONE,
+    ("GET", "/finance"): {"admin", "finance"},
+    ("GET", "/finance/export/{kind:str}"): {"admin", "finance"},
     ("GET", "/pulse"): {"admin", "lead"},
     ("POST", "/pulse"): {"admin", "lead"},
     ("GET", "/pulse/{survey_id:int}"): {"admin", "lead"},

@@ -1,0 +1,81 @@
+"""The finance page and its exports on SQLite and PostgreSQL, with a month small enough to check by hand."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import zipfile
+from typing import Any
+
+from litestar.testing import TestClient
+
+from tests.helpers import make_user, on_app_loop, sign_in
+from wfm.tables import Agent, Channel, ContactInterval, FinanceMonth, Outcome, Overhead, Team, WorkedHours
+
+EVIL = "=HYPERLINK(1)"  # a team name a spreadsheet would run
+
+
+def _seed(client: TestClient[Any]) -> None:
+    """January 2026. Team EVIL: 8 worked hours at 300 = 2,400, 100 voice contacts of 300 s (500 minutes).
+    Team B: 8 hours at 250 = 2,000, 60 contacts (300 minutes). Overhead 800, by minutes 500 : 300.
+    So EVIL costs 2,900 for 100 contacts (29.00), B 2,300 for 60 (38.33); 5,200 in all for 160 contacts,
+    1,000 active customers (0.16 contacts and 5.20 a customer) and 100,000 revenue (5.2%)."""
+
+    async def work() -> None:
+        evil = (await Team.insert(Team(name=EVIL)).returning(Team.id))[0]["id"]
+        b = (await Team.insert(Team(name="B")).returning(Team.id))[0]["id"]
+        voice = (await Channel.insert(Channel(name="voice")).returning(Channel.id))[0]["id"]
+        await Agent.insert(
+            Agent(agent_id="a1", name="A one", team=evil, hourly_cost=300.0),
+            Agent(agent_id="b1", name="B one", team=b, hourly_cost=250.0),
+        )
+        await WorkedHours.insert(
+            WorkedHours(agent_id="a1", day=dt.date(2026, 1, 10), channel_id=voice, hours=8.0),
+            WorkedHours(agent_id="b1", day=dt.date(2026, 1, 12), channel_id=voice, hours=8.0),
+        )
+        for day, team, handled in ((10, evil, 100), (12, b, 60)):
+            await ContactInterval.insert(
+                ContactInterval(
+                    interval_start=dt.datetime(2026, 1, day, 10, tzinfo=dt.UTC), channel=voice, team_id=team,
+                    offered=handled, handled=handled, aht_seconds=300.0,
+                )
+            )  # fmt: skip
+        await Overhead.insert(Overhead(month="2026-01", category="rent", cost=800.0))
+        await FinanceMonth.insert(FinanceMonth(month="2026-01", revenue=100_000.0, active_customers=1_000))
+        await Outcome.insert(Outcome(period="2026-01", team_id=b, channel_id=0, fcr_pct=50.0))
+
+    on_app_loop(client, work)
+
+
+def test_finance_reads_cost_per_contact_and_exports_it_safely(client: TestClient[Any]) -> None:
+    _seed(client)
+    make_user(client, "finance", "finance")
+    sign_in(client, "finance")
+    page = client.get("/finance?first=2026-01&last=2026-01")
+    assert page.status_code == 200
+    text = page.text
+    month_row = text.split('id="months"', 1)[1].split("</tr>", 2)[1]
+    for figure in ("5,200", "160", "32.50", "0.16", "5.20", "5.2%", "worked hours"):
+        assert figure in month_row, figure
+    teams = text.split('id="teamsum"', 1)[1].split("</table>", 1)[0]
+    assert "29.00" in teams and "38.33" in teams and "76.67" in teams  # B per resolved: 2,300 / 30
+    filtered = client.get("/finance?first=2026-01&last=2026-01&team=B").text
+    assert "38.33" in filtered.split('id="months"', 1)[1].split("</table>", 1)[0]
+    bad = client.get("/finance?first=2026-13&last=2026-01&ramp_months=99")
+    assert "first: Give the first month as YYYY-MM." in bad.text and "ramp_months: Give a number" in bad.text
+
+    exported = client.get("/finance/export/csv?first=2026-01&last=2026-01")
+    assert exported.status_code == 200, (exported.status_code, exported.text.split("<main", 1)[-1][:400])
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    evil = next(r for r in rows if r["team"].endswith("HYPERLINK(1)"))
+    assert evil["team"] == "'" + EVIL  # neutralised for spreadsheets
+    assert float(evil["total_cost"]) == 2_900.0 and float(evil["cost_per_contact"]) == 29.0
+    workbook = client.get("/finance/export/xlsx?first=2026-01&last=2026-01")
+    assert workbook.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(workbook.content)) as book:
+        sheets = [n for n in book.namelist() if n.startswith("xl/worksheets/sheet")]
+        assert len(sheets) == 4 and not any(b"<f>" in book.read(n) for n in sheets)  # no formula anywhere
+        strings = book.read("xl/sharedStrings.xml").decode()
+        assert "'=HYPERLINK(1)" in strings and ">=HYPERLINK" not in strings
+        assert b"<v>2900</v>" in book.read("xl/worksheets/sheet4.xml")  # a number, not text

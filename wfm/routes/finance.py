@@ -1,0 +1,135 @@
+"""The finance page: cost per contact and cost-to-serve by month, channel and team, with exports."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+from typing import Any
+
+from litestar import Controller, Request, Response, get
+from litestar.params import FromPath, FromQuery
+from litestar.response import Template
+
+from wfm import costs, security
+from wfm.charts import Series, line_chart_spec, to_svg
+from wfm.exports import to_xlsx
+from wfm.routes.common import csv_download, page
+from wfm.services import audit
+from wfm.services import costs as cost_service
+from wfm.services.site import list_channels, list_teams
+
+READERS = security.roles(security.ADMIN, security.FINANCE)
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+DRIVER_LABELS = {"handled_minutes": "handled minutes", "fte": "paid hours (FTE)", "headcount": "headcount"}
+
+
+def _default_months() -> tuple[str, str]:
+    """The last three whole months and this one."""
+    today = dt.date.today()
+    first = (today.replace(day=1) - dt.timedelta(days=75)).replace(day=1)
+    return f"{first:%Y-%m}", f"{today:%Y-%m}"
+
+
+def _query(first: str, last: str, driver: str) -> tuple[str, str, str, dict[str, str]]:
+    errors = {}
+    default_first, default_last = _default_months()
+    first, last = first or default_first, last or default_last
+    if not MONTH.match(first):
+        errors["first"] = "Give the first month as YYYY-MM."
+    if not MONTH.match(last):
+        errors["last"] = "Give the last month as YYYY-MM."
+    if not errors and first > last:
+        errors["last"] = "The last month is before the first."
+    if driver not in costs.DRIVERS:
+        errors["driver"] = f"Choose one of: {', '.join(DRIVER_LABELS.values())}."
+    if errors:
+        first, last, driver = default_first, default_last, "handled_minutes"
+    return first, last, driver, errors
+
+
+def _assumptions(values: dict[str, str], errors: dict[str, str]) -> costs.AttritionAssumptions:
+    base = costs.AttritionAssumptions()
+    out = {}
+    for name, low, high in (("hiring_cost", 0, 1e7), ("training_cost", 0, 1e7), ("ramp_months", 0, 24),
+                            ("ramp_productivity", 0, 1)):  # fmt: skip
+        raw = values.get(name, "")
+        if raw == "":
+            continue
+        try:
+            number = float(raw)
+        except ValueError:
+            number = float("nan")
+        if not low <= number <= high:
+            errors[name] = f"Give a number from {low:g} to {high:g}."
+            continue
+        out[name] = number
+    return costs.AttritionAssumptions(**{**base.__dict__, **out})
+
+
+async def _view(params: dict[str, str]) -> tuple[Any, dict[str, str]]:
+    first, last, driver, errors = _query(params["first"], params["last"], params["driver"])
+    assumptions = _assumptions(params, errors)
+    view = await cost_service.finance_view(first, last, driver, params["channel"], params["team"], assumptions)
+    return view, errors
+
+
+class FinanceController(Controller):
+    path = "/finance"
+
+    @get("/", name="finance", opt=READERS)
+    async def show(
+        self,
+        request: Request[Any, Any, Any],
+        first: FromQuery[str] = "",
+        last: FromQuery[str] = "",
+        driver: FromQuery[str] = "handled_minutes",
+        channel: FromQuery[str] = "",
+        team: FromQuery[str] = "",
+        hiring_cost: FromQuery[str] = "",
+        training_cost: FromQuery[str] = "",
+        ramp_months: FromQuery[str] = "",
+        ramp_productivity: FromQuery[str] = "",
+    ) -> Template:
+        params = {"first": first, "last": last, "driver": driver, "channel": channel, "team": team,
+                  "hiring_cost": hiring_cost, "training_cost": training_cost, "ramp_months": ramp_months,
+                  "ramp_productivity": ramp_productivity}  # fmt: skip
+        view, errors = await _view(params)
+        chart = ""
+        trend = view.by_channel.dropna(subset=["cost_per_contact"])
+        if not trend.empty:
+            series = Series(trend, "month", "cost_per_contact", "channel", "Month", "Cost per contact")
+            chart = await asyncio.to_thread(to_svg, line_chart_spec(series, "Cost per contact by channel", False))
+        template = "wfm/partials/finance_body.html" if request.headers.get("hx-request") else "wfm/finance.html"
+        return await page(
+            request, template, view=view, errors=errors, chart=chart, definitions=cost_service.DEFINITIONS,
+            channels=[c.name for c in await list_channels()], teams=[t.name for t in await list_teams()],
+            drivers=DRIVER_LABELS, query=request.url.query,
+        )  # fmt: skip
+
+    @get("/export/{kind:str}", name="finance_export", opt=READERS)
+    async def export(
+        self,
+        request: Request[Any, Any, Any],
+        kind: FromPath[str],
+        first: FromQuery[str] = "",
+        last: FromQuery[str] = "",
+        driver: FromQuery[str] = "handled_minutes",
+        channel: FromQuery[str] = "",
+        team: FromQuery[str] = "",
+    ) -> Response[Any]:
+        if kind not in ("csv", "xlsx"):
+            return Response({"detail": "Export as csv or xlsx."}, status_code=404)
+        params = {"first": first, "last": last, "driver": driver, "channel": channel, "team": team}
+        view, _ = await _view(params)
+        name = f"cost-{view.inputs.months[0]}-{view.inputs.months[-1]}"
+        await audit.record(request.user.username, "finance_exported", name, kind)
+        if kind == "csv":
+            return csv_download(view.cells, f"{name}.csv")
+        workbook = to_xlsx({"by month": view.by_month, "by channel": view.by_channel, "by team": view.by_team,
+                            "cells": view.cells})  # fmt: skip
+        return Response(
+            workbook,
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+        )

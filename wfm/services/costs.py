@@ -1,0 +1,301 @@
+"""The inputs of cost per contact and cost-to-serve, read from the database for a range of months.
+
+Labour per month comes from imported worked hours where that month has any (actuals), else from the
+published schedules (planned: paid activities x the agent's hourly cost); each month says which. Contacts
+come from the history (handled, or offered where handled is missing; handled minutes = handled x AHT),
+months by the site's calendar. FCR from the imported outcomes (all channels, per team).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from wfm import costs
+from wfm.scheduling.model import PAID_ACTIVITIES
+from wfm.services.site import get_site
+from wfm.tables import (
+    Agent,
+    AgentSkill,
+    Channel,
+    ContactInterval,
+    FinanceMonth,
+    Outcome,
+    Overhead,
+    Schedule,
+    ScheduleActivity,
+    Team,
+    WorkedHours,
+)
+
+LABOUR_COLUMNS = ["month", "team", "channel", "paid_hours", "cost"]
+CONTACT_COLUMNS = ["month", "team", "channel", "handled", "handled_minutes"]
+
+
+@dataclass(frozen=True)
+class CostInputs:
+    months: tuple[str, ...]
+    labour: pd.DataFrame
+    contacts: pd.DataFrame
+    overhead: pd.DataFrame
+    finance: pd.DataFrame
+    fcr: pd.DataFrame
+    headcount: pd.DataFrame
+    labour_source: dict[str, str]  # month -> "worked hours", "published schedules" or "none"
+
+
+def month_range(first: str, last: str) -> tuple[str, ...]:
+    """``YYYY-MM`` labels from ``first`` to ``last`` inclusive."""
+    year, month = int(first[:4]), int(first[5:7])
+    out = []
+    while f"{year:04d}-{month:02d}" <= last:
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        if len(out) > 240:
+            raise ValueError("at most 20 years at a time")
+    return tuple(out)
+
+
+def _bounds(months: tuple[str, ...], zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    first = dt.date.fromisoformat(months[0] + "-01")
+    last = dt.date.fromisoformat(months[-1] + "-01")
+    following = (last.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    start = dt.datetime.combine(first, dt.time(), zone).astimezone(dt.UTC)
+    return start, dt.datetime.combine(following, dt.time(), zone).astimezone(dt.UTC)
+
+
+async def load_inputs(first: str, last: str) -> CostInputs:
+    """Everything `wfm.costs` needs for the months ``first`` to ``last`` (``YYYY-MM``)."""
+    months = month_range(first, last)
+    site = await get_site()
+    zone = ZoneInfo(site.time_zone)
+    start, end = _bounds(months, zone)
+    teams = {r["id"]: r["name"] for r in await Team.select(Team.id, Team.name)}
+    channels = {r["id"]: r["name"] for r in await Channel.select(Channel.id, Channel.name)}
+    agents = {
+        r["agent_id"]: (teams.get(r["team"], ""), float(r["hourly_cost"]))
+        for r in await Agent.select(Agent.agent_id, Agent.team, Agent.hourly_cost)
+    }
+    worked = await _worked_labour(start.date() - dt.timedelta(days=1), end.date(), agents, channels, months)
+    planned = await _scheduled_labour(start, end, zone, agents)
+    source = {}
+    labour_rows = []
+    for month in months:
+        actual = [r for r in worked if r[0] == month]
+        plan = [r for r in planned if r[0] == month]
+        source[month] = "worked hours" if actual else "published schedules" if plan else "none"
+        labour_rows += actual or plan
+    labour = pd.DataFrame(labour_rows, columns=LABOUR_COLUMNS)
+    contacts = await _contacts(start, end, zone, teams, channels)
+    overhead = pd.DataFrame(
+        [(r["month"], float(r["cost"])) for r in await Overhead.select().where(Overhead.month.is_in(list(months)))],
+        columns=["month", "cost"],
+    )
+    finance = pd.DataFrame(
+        [
+            (r["month"], r["revenue"], r["active_customers"])
+            for r in await FinanceMonth.select().where(FinanceMonth.month.is_in(list(months)))
+        ],
+        columns=["month", "revenue", "active_customers"],
+    )
+    outcomes = await Outcome.select(Outcome.period, Outcome.team_id, Outcome.fcr_pct).where(
+        Outcome.period.is_in(list(months)) & (Outcome.channel_id == 0) & Outcome.fcr_pct.is_not_null()
+    )
+    fcr = pd.DataFrame(
+        [(r["period"], teams.get(r["team_id"], ""), float(r["fcr_pct"])) for r in outcomes],
+        columns=["month", "team", "fcr_pct"],
+    )
+    skills = await AgentSkill.select(AgentSkill.agent.team.as_alias("team"), AgentSkill.channel)
+    heads: dict[tuple[str, str], int] = defaultdict(int)
+    for row in skills:
+        heads[(teams.get(row["team"], ""), channels.get(row["channel"], ""))] += 1
+    headcount = pd.DataFrame([(t, c, n) for (t, c), n in heads.items()], columns=["team", "channel", "agents"])
+    return CostInputs(months, labour, contacts, overhead, finance, fcr, headcount, source)
+
+
+async def _worked_labour(
+    first: dt.date,
+    last: dt.date,
+    agents: dict[str, tuple[str, float]],
+    channels: dict[int, str],
+    months: tuple[str, ...],
+) -> list[tuple[str, str, str, float, float]]:
+    rows = await WorkedHours.select().where((WorkedHours.day >= first) & (WorkedHours.day <= last))
+    sums: dict[tuple[str, str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for r in rows:
+        month = f"{r['day']:%Y-%m}"
+        if month not in months:
+            continue
+        team, rate = agents.get(r["agent_id"], ("", 0.0))
+        cell = sums[(month, team, channels.get(r["channel_id"], ""))]
+        cell[0] += float(r["hours"])
+        cell[1] += float(r["hours"]) * rate
+    return [(m, t, c, h, cost) for (m, t, c), (h, cost) in sums.items()]
+
+
+async def _scheduled_labour(
+    start: dt.datetime, end: dt.datetime, zone: ZoneInfo, agents: dict[str, tuple[str, float]]
+) -> list[tuple[str, str, str, float, float]]:
+    """Paid activities of the published schedules in ``[start, end)`` (breaks carry no channel)."""
+    published = await Schedule.select(Schedule.id, Schedule.team.name.as_alias("team")).where(
+        (Schedule.status == "published")
+        & (Schedule.week_start >= start.date() - dt.timedelta(days=7))
+        & (Schedule.week_start <= end.date())
+    )
+    team_of = {r["id"]: r["team"] for r in published}
+    if not team_of:
+        return []
+    rows = await ScheduleActivity.select().where(
+        ScheduleActivity.schedule.is_in(list(team_of))
+        & (ScheduleActivity.start_at >= start)
+        & (ScheduleActivity.start_at < end)
+        & ScheduleActivity.activity.is_in(sorted(PAID_ACTIVITIES))
+    )
+    sums: dict[tuple[str, str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for r in rows:
+        hours = (r["end_at"] - r["start_at"]).total_seconds() / 3600
+        month = f"{r['start_at'].astimezone(zone):%Y-%m}"
+        channel = r["channel"] if r["activity"] == "work" else ""
+        cell = sums[(month, team_of[r["schedule"]], channel)]
+        cell[0] += hours
+        cell[1] += hours * agents.get(r["agent_id"], ("", 0.0))[1]
+    return [(m, t, c, h, cost) for (m, t, c), (h, cost) in sums.items()]
+
+
+async def _contacts(
+    start: dt.datetime, end: dt.datetime, zone: ZoneInfo, teams: dict[int, str], channels: dict[int, str]
+) -> pd.DataFrame:
+    rows = await ContactInterval.select(
+        ContactInterval.interval_start,
+        ContactInterval.channel,
+        ContactInterval.team_id,
+        ContactInterval.offered,
+        ContactInterval.handled,
+        ContactInterval.aht_seconds,
+    ).where((ContactInterval.interval_start >= start) & (ContactInterval.interval_start < end))
+    if not rows:
+        return pd.DataFrame(columns=CONTACT_COLUMNS)
+    frame = pd.DataFrame(rows)
+    local = pd.to_datetime(frame["interval_start"], utc=True).dt.tz_convert(zone)
+    handled = frame["handled"].fillna(frame["offered"]).astype(float)
+    frame = pd.DataFrame(
+        {
+            "month": local.dt.strftime("%Y-%m"),
+            "team": frame["team_id"].map(lambda t: teams.get(int(t), "")),
+            "channel": frame["channel"].map(lambda c: channels.get(int(c), "")),
+            "handled": handled,
+            "handled_minutes": handled * frame["aht_seconds"].fillna(0.0).astype(float) / 60.0,
+        }
+    )
+    return frame.groupby(["month", "team", "channel"], as_index=False)[["handled", "handled_minutes"]].sum()
+
+
+def report(inputs: CostInputs, driver: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The allocated cells with their unit costs, and the monthly cost-to-serve."""
+    allocated = costs.allocate(inputs.labour, inputs.contacts, inputs.overhead, driver, inputs.headcount)
+    cells = costs.unit_costs(allocated, inputs.fcr)
+    return cells, costs.cost_to_serve(allocated, inputs.finance)
+
+
+@dataclass(frozen=True)
+class Definition:
+    name: str
+    numerator: str
+    denominator: str
+
+
+DEFINITIONS = (
+    Definition("Cost per contact", "labour + allocated overhead", "contacts handled"),
+    Definition("Cost per resolved contact", "labour + allocated overhead", "contacts handled x FCR"),
+    Definition("Cost per handled minute", "labour + allocated overhead", "handled minutes (handled x AHT)"),
+    Definition("Contact rate", "contacts handled", "active customers"),
+    Definition("Cost-to-serve per customer", "labour + overhead", "active customers"),
+    Definition("Cost-to-serve share of revenue", "labour + overhead", "revenue"),
+    Definition("Cost of attrition", "leavers x (hiring + training) + newcomer-months x (1 - ramp output) x "
+               "monthly cost per agent", "the period"),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FinanceView:
+    inputs: CostInputs
+    driver: str
+    channel: str
+    team: str
+    cells: pd.DataFrame  # month x team x channel, filtered
+    by_month: pd.DataFrame
+    by_channel: pd.DataFrame
+    by_team: pd.DataFrame
+    attrition: dict[str, float]
+    leavers: int
+    newcomer_months: float
+    assumptions: costs.AttritionAssumptions
+
+
+def _summarise(cells: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    sums = cells.groupby(keys, as_index=False)[
+        ["labour_cost", "overhead_cost", "total_cost", "paid_hours", "handled", "handled_minutes", "resolved"]
+    ].sum(min_count=1)
+    sums["cost_per_contact"] = sums["total_cost"] / sums["handled"].where(sums["handled"] > 0)
+    sums["cost_per_resolved"] = sums["total_cost"] / sums["resolved"].where(sums["resolved"] > 0)
+    sums["cost_per_minute"] = sums["total_cost"] / sums["handled_minutes"].where(sums["handled_minutes"] > 0)
+    return sums
+
+
+async def finance_view(
+    first: str, last: str, driver: str, channel: str, team: str, assumptions: costs.AttritionAssumptions
+) -> FinanceView:
+    """The finance page: the allocation for the months, filtered to a channel and team ('' = all)."""
+    inputs = await load_inputs(first, last)
+    cells, serve = report(inputs, driver)
+    if channel:
+        cells = cells[cells["channel"] == channel]
+    if team:
+        cells = cells[cells["team"] == team]
+    by_month = _summarise(cells, ["month"]).merge(
+        serve[["month", "active_customers", "revenue", "contact_rate", "cost_per_customer", "cost_share_of_revenue"]],
+        on="month",
+        how="left",
+    )
+    if channel or team:
+        # Cost-to-serve is the centre's: it is not shown for a part of it.
+        by_month[["contact_rate", "cost_per_customer", "cost_share_of_revenue"]] = float("nan")
+    by_month["labour_source"] = by_month["month"].map(inputs.labour_source)
+    leavers, newcomer_months, per_agent = await _attrition_inputs(inputs, team, assumptions.ramp_months)
+    attrition = costs.attrition_cost(leavers, newcomer_months, per_agent, assumptions)
+    return FinanceView(
+        inputs, driver, channel, team, cells.reset_index(drop=True), by_month,
+        _summarise(cells, ["month", "channel"]), _summarise(cells, ["month", "team"]),
+        attrition, leavers, newcomer_months, assumptions,
+    )  # fmt: skip
+
+
+async def _attrition_inputs(inputs: CostInputs, team: str, ramp_months: float) -> tuple[int, float, float]:
+    """Leavers in the period, newcomer agent-months (the first ``ramp_months`` of tenure) inside it, and the
+    mean monthly labour cost per agent employed."""
+    first = dt.date.fromisoformat(inputs.months[0] + "-01")
+    last_first = dt.date.fromisoformat(inputs.months[-1] + "-01")
+    end = (last_first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    rows = await Agent.select(Agent.team.name.as_alias("team"), Agent.hire_date, Agent.leave_date)
+    if team:
+        rows = [r for r in rows if r["team"] == team]
+    leavers = sum(1 for r in rows if r["leave_date"] and first <= r["leave_date"] < end)
+    newcomer_days = 0.0
+    agent_days = 0.0
+    for r in rows:
+        hired = r["hire_date"] or dt.date.min
+        left = r["leave_date"] or dt.date.max
+        start, stop = max(first, hired), min(end, left)
+        if stop > start:
+            agent_days += (stop - start).days
+        ramp_end = min(stop, hired + dt.timedelta(days=round(ramp_months * 30.44))) if r["hire_date"] else start
+        if ramp_end > start:
+            newcomer_days += (ramp_end - start).days
+    labour = inputs.labour if not team else inputs.labour[inputs.labour["team"] == team]
+    agent_months = agent_days / 30.44
+    per_agent = float(labour["cost"].sum()) / agent_months if agent_months else 0.0
+    return leavers, newcomer_days / 30.44, per_agent
