@@ -82,27 +82,33 @@ def _small_remainder(
 
 
 def hidden_groups(
-    counts: Mapping[Any, int], relations: Sequence[Relation], k: int, also_hidden: frozenset[Key] = frozenset()
+    counts: Mapping[Any, int],
+    relations: Sequence[Relation],
+    k: int,
+    also_hidden: frozenset[Key] = frozenset(),
+    priority: Mapping[Key, int] | None = None,
 ) -> frozenset[Key]:
     """The groups to hide so that none with fewer than ``k`` responses can be seen or derived.
 
     ``also_hidden`` are hidden from the start whatever their size (e.g. comments of groups whose scores are
-    hidden), so that nothing is derived through them either.
+    hidden), so that nothing is derived through them either. When one more group must be hidden, the one
+    with the lowest ``priority`` goes first (default 1 each), then the smallest.
     """
+    rank = priority or {}
     if k < MIN_THRESHOLD:
         raise ValueError(f"the threshold must be at least {MIN_THRESHOLD}, got {k}")
     shown = {key for key, n in counts.items() if (n == 0 or n >= k) and key not in also_hidden}
 
     def smallest(keys: list[Key]) -> Key | None:
         visible = [c for c in keys if c in shown and counts.get(c, 0) > 0]
-        return min(visible, key=lambda c: (counts[c], repr(c))) if visible else None
+        return min(visible, key=lambda c: (rank.get(c, 1), counts[c], repr(c))) if visible else None
 
     while True:
         hidden = sorted((key for key in counts if key not in shown), key=repr)
         small = _small_remainder(counts, relations, shown, k)
         if small:
             rel = small[0]
-            victim = smallest(list(rel.children)) or rel.parent
+            victim = smallest([*rel.children, rel.parent])
         else:
             determined = _determined(hidden, relations, shown) if hidden else []
             if not determined:

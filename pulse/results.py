@@ -11,7 +11,7 @@ viewer and every export sees the same hidden set.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -104,9 +104,11 @@ def suppress(
         for team in (ALL_TEAMS, a.team_id):
             counts[(ROUND, a.round_id, team)] += 1
             counts[(QUARTER, quarter_of[a.round_id], team)] += 1
-    hidden = anonymity.hidden_groups(counts, relations, score_k)
+    # When a round or its quarter must go, the quarter goes: rounds are what trends and the triad panel use.
+    priority: dict[Hashable, int] = {cell: 0 if cell[0] == QUARTER else 1 for cell in cells}
+    hidden = anonymity.hidden_groups(counts, relations, score_k, priority=priority)
     # Comments are only shown where scores are, so their hidden set starts from the scores'.
-    comments_hidden = anonymity.hidden_groups(counts, relations, comment_k, also_hidden=hidden)
+    comments_hidden = anonymity.hidden_groups(counts, relations, comment_k, also_hidden=hidden, priority=priority)
     return Suppression(counts, cast(frozenset[Cell], hidden), cast(frozenset[Cell], comments_hidden))
 
 

@@ -54,6 +54,7 @@ from wfm.routes import (
     roster,
     schedules,
     time_off,
+    triad,
 )
 from wfm.routes.common import template_globals
 from wfm.services import accounts
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             my.MyRequestsController,
             time_off.TimeOffController,
             finance.FinanceController,
+            triad.TriadController,
             pulse_routes.PulseController,
             pulse_routes.AnswerController,
         ],

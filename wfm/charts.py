@@ -90,3 +90,20 @@ def coverage_chart_spec(frame: pd.DataFrame, title: str, width: int = 720, heigh
     )
     have = alt.Chart(frame).mark_line(color="#1f5fa8", interpolate="step-after").encode(x=x, y="scheduled:Q")
     return alt.layer(gap, need, have).properties(title=title, width=width, height=height).to_dict()
+
+
+def scatter_fit_spec(
+    points: pd.DataFrame,
+    line: pd.DataFrame,
+    x_title: str,
+    y_title: str,
+    title: str,
+    width: int = 320,
+    height: int = 240,
+) -> dict[str, object]:
+    """Points (``x``, ``y``, ``team``) with a fitted line (``x``, ``fit``) and its band (``low``, ``high``)."""
+    x = alt.X("x:Q", title=x_title)
+    dots = alt.Chart(points).mark_circle(size=18, opacity=0.45).encode(x=x, y=alt.Y("y:Q", title=y_title))
+    band = alt.Chart(line).mark_area(opacity=0.2).encode(x=x, y="low:Q", y2="high:Q")
+    fit = alt.Chart(line).mark_line(color="#b03a2e").encode(x=x, y="fit:Q")
+    return alt.layer(dots, band, fit).properties(title=title, width=width, height=height).to_dict()

@@ -253,7 +253,16 @@ def staff(forecast_file: Path, out_file: Path, channels_file: Path | None, risk:
 
 
 @main.command(name="triad")
-@click.option("--panel", "panel_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option(
+    "--panel", "panel_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+    help="A team x period panel CSV; without it the panel is built from the database (--first, --last).",
+)  # fmt: skip
+@click.option("--first", default="", help="First month (YYYY-MM) of the database panel.")
+@click.option("--last", default="", help="Last month (YYYY-MM) of the database panel.")
+@click.option(
+    "--panel-out", "panel_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Also write the database panel as CSV.",
+)  # fmt: skip
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option(
     "--pair",
@@ -263,14 +272,31 @@ def staff(forecast_file: Path, out_file: Path, channels_file: Path | None, risk:
     "against every customer and company measure.",
 )
 @click.option("--max-lag", type=click.IntRange(0, 12), default=3, show_default=True, help="In panel steps.")
-def triad_(panel_file: Path, out_file: Path, pairs: tuple[str, ...], max_lag: int) -> None:
+def triad_(
+    panel_file: Path | None,
+    first: str,
+    last: str,
+    panel_out: Path | None,
+    out_file: Path,
+    pairs: tuple[str, ...],
+    max_lag: int,
+) -> None:
     """How employee, customer and company measures move together in a team x period panel (JSON out)."""
     import json
 
     from wfm import triad
 
     try:
-        panel = triad.read_panel(panel_file.read_text(encoding="utf-8"), panel_file.name)
+        if panel_file is not None:
+            panel = triad.read_panel(panel_file.read_text(encoding="utf-8"), panel_file.name)
+        else:
+            if not first or not last:
+                raise ValueError("give --panel FILE, or --first and --last months for the database's panel")
+            from wfm.services import triad as triad_service
+
+            panel = _with_db(_db_url(), lambda: triad_service.build_panel(first, last))
+            if panel_out is not None:
+                panel.to_csv(panel_out, index=False, float_format="%.6g")
         wanted = [tuple(p.split(":", 1)) for p in pairs] if pairs else triad.default_pairs(panel.columns)
         if not wanted or any(len(p) != 2 for p in wanted):
             raise ValueError("no pairs to analyse: give --pair X:Y, or name the panel's columns as in the README")

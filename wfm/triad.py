@@ -338,7 +338,9 @@ def analyse(
                 r, low, high, p, n_eff = correlation(frame, kind, scope == "within")
                 raw.append(dict(x=x, y=y, lag=lag, n=len(frame), teams=teams, r=r, ci_low=low, ci_high=high,
                                 p=p, method=method, n_eff=n_eff))  # fmt: skip
-            if teams >= MIN_TEAMS_FOR_REGRESSION:
+            if teams < MIN_TEAMS_FOR_REGRESSION:
+                warnings.append(f"{x} vs {y}: only {teams} teams, too few for a regression with team effects")
+            else:
                 b, se, low, high, p, g = regression(frame)
                 regressions.append(
                     RegressionResult(x, y, lag, len(frame), g, b, se, low, high, p, "fe_within_cr2_t(G-1)")
@@ -358,3 +360,48 @@ def analyse(
                 "vs performance about -0.15); check the data before reading much into it"
             )
     return TriadResult(results, tuple(regressions), tuple(dict.fromkeys(warnings)))
+
+
+def fitted_line(frame: pd.DataFrame, regression: RegressionResult, points: int = 20) -> pd.DataFrame:
+    """The within-team fit of a pair over its demeaned x range: ``x, fit, low, high`` (the band is the slope's
+    95% interval, so it widens away from the team means)."""
+    codes = pd.factorize(frame["team"])[0].astype(np.int64)
+    xd = _demean(frame["x"].to_numpy(dtype=np.float64), codes)
+    grid = np.linspace(float(xd.min()), float(xd.max()), points)
+    return pd.DataFrame(
+        {
+            "x": grid,
+            "fit": regression.coef * grid,
+            "low": np.minimum(regression.ci_low * grid, regression.ci_high * grid),
+            "high": np.maximum(regression.ci_low * grid, regression.ci_high * grid),
+        }
+    )
+
+
+def demeaned(frame: pd.DataFrame) -> pd.DataFrame:
+    """x and y of an aligned frame with each team's means removed (what the within figures describe)."""
+    codes = pd.factorize(frame["team"])[0].astype(np.int64)
+    return pd.DataFrame(
+        {
+            "team": frame["team"].to_numpy(),
+            "x": _demean(frame["x"].to_numpy(dtype=np.float64), codes),
+            "y": _demean(frame["y"].to_numpy(dtype=np.float64), codes),
+        }
+    )
+
+
+def summary(result: PairResult, labels: dict[str, str]) -> str:
+    """One plain sentence: "moves with", never "causes"."""
+    x, y = labels.get(result.x, result.x), labels.get(result.y, result.y)
+    when = "the same month" if result.lag == 0 else f"{result.lag} month{'s' if result.lag > 1 else ''} later"
+    interval = (
+        f"r = {result.r:+.2f}, 95% interval {result.ci_low:+.2f} to {result.ci_high:+.2f}, {result.n} team-months"
+    )
+    if not math.isfinite(result.r) or result.q >= 0.05:
+        return f"No clear link between {x} and {y} {when} ({interval})."
+    direction = "higher" if result.r > 0 else "lower"
+    strength = "strongly" if abs(result.r) >= 0.5 else "moderately" if abs(result.r) >= 0.3 else "weakly"
+    return (
+        f"When a team's {x} is above its usual level, its {y} {when} tends to be {direction}: they move "
+        f"together {strength} ({interval}). Moving together is not proof that one causes the other."
+    )

@@ -85,7 +85,7 @@ def round_label(r: RoundView) -> str:
     return f"Round {r.number} ({r.opens_on:%d %b} – {r.closes_on:%d %b %Y})"
 
 
-async def _load(survey: SurveyView) -> _Loaded:
+async def load(survey: SurveyView) -> _Loaded:
     closed = [r for r in survey.rounds if r.state == "closed"]
     refs = [RoundRef(r.id, r.number, r.quarter) for r in closed]
     columns: list[Column] = [PulseResponse.round, PulseResponse.team, PulseResponse.enps, PulseResponse.comment]
@@ -150,7 +150,7 @@ async def survey_results(
             survey, None, team_id, None, (), (), (), (), teams,
             site.score_threshold, site.comment_threshold, open_rounds,
         )  # fmt: skip
-    data = await _load(survey)
+    data = await load(survey)
     drivers = survey.drivers
 
     def row(label: str, cell: Cell) -> Row:
@@ -171,7 +171,7 @@ async def survey_results(
 
 async def export_frame(survey: SurveyView, visible_teams: list[tuple[int, str]]) -> pd.DataFrame:
     """Every period x group the viewer may read, one row each; hidden cells carry no numbers."""
-    data = await _load(survey)
+    data = await load(survey)
     seen = {v for v, _ in visible_teams}
     groups = [(ALL_TEAMS, "All teams")] + [(t, name) for t, name in survey.teams if t in seen]
     records = []

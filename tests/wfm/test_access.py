@@ -122,6 +122,8 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/schema/openapi.json"): EVERYONE,
     ("GET", "/api/schema/{path:str}"): EVERYONE,
     ("GET", "/finance"): {"admin", "finance"},
+    ("GET", "/triad"): STAFF,
+    ("POST", "/api/triad"): STAFF,
     ("GET", "/finance/export/{kind:str}"): {"admin", "finance"},
     ("GET", "/pulse"): {"admin", "lead"},
     ("POST", "/pulse"): {"admin", "lead"},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import sqlite3
 import subprocess
@@ -54,7 +56,7 @@ def test_create_admin_on_an_empty_database(empty_database: dict[str, str]) -> No
     assert short.returncode != 0 and "at least 10" in short.stderr
 
 
-def test_demo_loads_only_into_an_empty_database(empty_database: dict[str, str]) -> None:
+def test_demo_loads_only_into_an_empty_database(empty_database: dict[str, str], tmp_path: Path) -> None:
     env = {**empty_database, "PASSWORD_ITERATIONS": "1000", "TRIAD_DEMO_SCHEDULE_SECONDS": "5"}
     assert run_wfm("migrate", env=env).returncode == 0
     first = run_wfm("demo", "--if-empty", env=env, timeout=300)
@@ -84,6 +86,7 @@ def test_demo_loads_only_into_an_empty_database(empty_database: dict[str, str]) 
     assert _scalar(env, "SELECT count(*) FROM time_off_request WHERE status = 'pending'") == 1
     assert _scalar(env, "SELECT count(*) FROM shift_swap WHERE status = 'proposed'") == 1
     _check_demo_pulse(env)
+    _check_demo_triad(env, tmp_path)
     users = _count_users(env)
     second = run_wfm("demo", "--if-empty", env=env)
     assert second.returncode == 0 and "already has users" in second.stdout
@@ -127,6 +130,29 @@ def _check_demo_pulse(env: dict[str, str]) -> None:
         {key: [int(str(a[i])) for a in answers] for i, key in enumerate(("manager_support", "workload", "tools"), 1)},
     )
     assert [d.key for d in found] == ["manager_support", "workload", "tools"]
+
+
+def _check_demo_triad(env: dict[str, str], tmp_path: Path) -> None:
+    """`wfm triad` on the demo's own panel finds what docs/demo.md documents: eNPS(t) vs CSAT(t+1) within
+    teams about +0.26 (one seed varies by about +-0.1) and eNPS vs same-month turnover about -0.27."""
+    today = dt.date.today().replace(day=1)
+    last = today - dt.timedelta(days=1)
+    first = dt.date(last.year - 2, last.month, 1) + dt.timedelta(days=32)
+    out, panel = tmp_path / "triad.json", tmp_path / "panel.csv"
+    args = ["--first", f"{first:%Y-%m}", "--last", f"{last:%Y-%m}", "--panel-out", str(panel), "--out", str(out),
+            "--pair", "enps:csat_pct", "--pair", "enps:turnover_rate"]  # fmt: skip
+    done = run_wfm("triad", *args, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "cost_per_contact" in panel.read_text().splitlines()[0]
+    pairs = json.loads(out.read_text())["pairs"]
+
+    def found(x: str, y: str, lag: int) -> dict[str, float]:
+        return next(p for p in pairs if (p["x"], p["y"], p["lag"], p["method"]) == (x, y, lag, "pearson_within"))
+
+    csat = found("enps", "csat_pct", 1)
+    assert 0.1 <= csat["r"] <= 0.45 and csat["ci_low"] > 0, csat
+    turnover = found("enps", "turnover_rate", 0)
+    assert -0.45 <= turnover["r"] <= -0.1 and turnover["ci_high"] < 0, turnover
 
 
 def test_migrations_go_backwards_and_forwards_again(empty_database: dict[str, str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -9,7 +10,7 @@ from litestar import Controller, Request, Response, Router, get, post, put
 from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
 from litestar.params import Body, FromPath, FromQuery
 
-from wfm import jobs, security
+from wfm import jobs, security, triad
 from wfm.forms import FormError, SiteForm
 from wfm.routes.imports import MAX_UPLOAD_BYTES
 from wfm.services import accounts, forecasts, imports, requirements, roster, schedules, site
@@ -249,6 +250,32 @@ class ApiController(Controller):
             for a in await schedules.activities([schedule_id])
         ]  # fmt: skip
         return {"schedule": found, "activities": rows}
+
+    @post(
+        "/triad",
+        opt=STAFF,
+        request_max_body_size=MAX_UPLOAD_BYTES,
+        summary="Triad statistics of a team x period panel (CSV body)",
+        description="The body is a panel CSV (`period, team` and numeric measures). 200 with `pairs`, "
+        "`regressions` and `warnings` (DESIGN.md, triad result), or 422 naming the row and column at fault. "
+        "`pair=X:Y` (repeatable) picks the pairs; by default every employee measure meets every customer and "
+        "company measure present.",
+    )
+    async def triad_statistics(
+        self, request: Request[Any, Any, Any], pair: FromQuery[list[str] | None] = None, max_lag: FromQuery[int] = 3
+    ) -> Response[Any]:
+        try:
+            panel = triad.read_panel((await request.body()).decode("utf-8", errors="replace"), "panel")
+            wanted = [tuple(p.split(":", 1)) for p in pair] if pair else triad.default_pairs(panel.columns)
+            if not wanted or any(len(p) != 2 for p in wanted):
+                raise ValueError("no pairs to analyse: give pair=X:Y or the panel's named measures")
+            if not 0 <= max_lag <= 12:
+                raise ValueError("max_lag is 0 to 12")
+            pairs = [(p[0], p[1]) for p in wanted]
+            result = await asyncio.to_thread(triad.analyse, panel, pairs, range(max_lag + 1))
+        except ValueError as error:
+            return Response({"detail": str(error), "status_code": 422}, status_code=422)
+        return Response(result.to_json(), status_code=200)
 
 
 api_router = Router(path="/api", route_handlers=[ApiController])

@@ -1,0 +1,111 @@
+"""The triad panel from the database and the triad page, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from pulse.questions import DRIVER_KEYS
+from pulse.services.surveys import SurveyForm, create_survey
+from pulse.tables import PulseParticipation, PulseResponse, PulseRound
+from tests.helpers import make_user, on_app_loop, sign_in
+from wfm.services import triad as triad_service
+from wfm.tables import Agent, Outcome, Team, User
+
+
+def _seed(client: TestClient[Any]) -> dict[str, int]:
+    """Teams North (lead "lead") and South; 12 months of outcomes (CSAT 80 + the month's index for North,
+    70 for South); a monthly survey with two closed rounds: round 1 (January 2026) North 6 answers and
+    South 2, round 2 (February) North 6 and South 6."""
+    make_user(client, "lead", "lead")
+    users = [make_user(client, f"agent{n}", "agent") for n in range(16)]
+
+    async def work() -> dict[str, int]:
+        north = (await Team.insert(Team(name="North")).returning(Team.id))[0]["id"]
+        south = (await Team.insert(Team(name="South")).returning(Team.id))[0]["id"]
+        lead = await User.select(User.id).where(User.username == "lead").first()
+        assert lead is not None
+        from wfm.tables import TeamMember
+
+        await TeamMember.insert(TeamMember(user=lead["id"], team=north))
+        for i, team in enumerate((north, south)):
+            await Agent.insert(
+                *[
+                    Agent(
+                        agent_id=f"a{i}-{n}", name=f"A {i} {n}", team=team, user=users[8 * i + n],
+                        hire_date=dt.date(2024, 1, 1),
+                    )
+                    for n in range(8)
+                ]
+            )  # fmt: skip
+        for m in range(1, 13):
+            for team, csat in ((north, 80.0 + m), (south, 70.0)):
+                await Outcome.insert(Outcome(period=f"2025-{m:02d}", team_id=team, csat_pct=csat, fcr_pct=72.0))
+        form = SurveyForm("Pulse", "monthly", dt.date(2026, 1, 5), 2, 7, (north, south), DRIVER_KEYS[:1], False)
+        survey = await create_survey(form, "test", None)
+        rounds = await PulseRound.select().where(PulseRound.survey == survey).order_by(PulseRound.number)
+        for r, sizes in zip(rounds, ({north: 6, south: 2}, {north: 6, south: 6}), strict=True):
+            for team, n in sizes.items():
+                for k in range(n):
+                    await PulseResponse.insert(
+                        PulseResponse(id=uuid.uuid4(), round=r["id"], team=team, enps=10 if k % 2 else 5)
+                    )
+                    await PulseParticipation.insert(PulseParticipation(id=uuid.uuid4(), round=r["id"], team=team))
+        return {"north": north, "south": south}
+
+    return on_app_loop(client, work)
+
+
+def test_the_panel_shows_pulse_figures_only_where_the_pulse_pages_do(client: TestClient[Any]) -> None:
+    _seed(client)
+    panel = on_app_loop(client, lambda: triad_service.build_panel("2025-01", "2026-02")).set_index(["period", "team"])
+    # Round 1: South has 2 answers (hidden), so North's 6 are hidden too (all teams minus North would give
+    # South away); round 2 shows both. Three promoters (10) and three detractors (5) of six: eNPS 0.
+    assert panel["enps"].isna()[("2026-01", "North")] and panel["enps"].isna()[("2026-01", "South")]
+    assert panel.loc[("2026-02", "North"), "enps"] == pytest.approx(0.0)
+    assert panel.loc[("2026-02", "South"), "pulse_responses"] == 6
+    assert panel.loc[("2026-02", "North"), "participation_rate"] == pytest.approx(6 / 8)
+    assert panel.loc[("2025-03", "North"), "csat_pct"] == 83.0
+    assert panel.loc[("2025-03", "South"), "turnover_rate"] == 0.0 and panel["newcomer_share"].max() == 0.0
+
+
+def test_the_triad_page_shows_the_scorecard_and_says_moves_with(client: TestClient[Any]) -> None:
+    _seed(client)
+    sign_in(client, "lead")
+    page = client.get("/triad?first=2025-01&last=2025-12")
+    assert page.status_code == 200
+    score = page.text.split('id="score"', 1)[1].split("</table>", 1)[0]
+    csat_row = score.split("<td>CSAT</td>", 1)[1].split("</tr>", 1)[0]
+    # Centre: North 81..92 (mean 86.5) and South 70 -> 78.25; the lead's team North alone 86.5.
+    assert "78.2" in csat_row and "86.5" in csat_row and "on target" in csat_row
+    assert "Your teams" in score
+    assert "causes" not in page.text.replace("not proof that one causes the other", "").replace(
+        "never what causes what", ""
+    )
+    bad = client.get("/triad?first=2025-13&last=2025-01")
+    assert bad.status_code == 200 and "Give the months as YYYY-MM" in bad.text
+
+
+def test_the_api_runs_the_statistics_on_a_posted_panel(client: TestClient[Any]) -> None:
+    from tests.helpers import csrf_token
+
+    make_user(client, "finance", "finance")
+    sign_in(client, "finance")
+    lines = ["period,team,enps,csat_pct"] + [
+        f"2025-{m:02d},{team},{(m * 7 + len(team)) % 11 - 5},{70 + (m * 3 + len(team)) % 9}"
+        for team in ("North", "South", "East")
+        for m in range(1, 13)
+    ]
+    headers = {"x-csrftoken": csrf_token(client), "content-type": "text/csv"}
+    done = client.post("/api/triad?max_lag=1", content="\n".join(lines), headers=headers)
+    assert done.status_code == 200, done.text
+    body = done.json()
+    assert {p["method"] for p in body["pairs"]} == {"pearson_within", "spearman_within", "pearson_pooled"}
+    assert {(p["x"], p["lag"]) for p in body["pairs"]} == {("enps", 0), ("enps", 1), ("csat_pct", 1)}
+    broken = "\n".join([*lines[:3], "2025-03,North,lots,70", *lines[4:]])
+    refused = client.post("/api/triad", content=broken, headers=headers)
+    assert refused.status_code == 422 and "panel row 4, column enps: 'lots' is not a number" in refused.json()["detail"]
