@@ -152,6 +152,11 @@ def allocate(
     out["labour_cost"], out["paid_hours"], out["overhead_cost"] = labour_cost, paid_hours, overhead_cost
     if leftovers:
         out = pd.concat([out, pd.DataFrame(leftovers)], ignore_index=True).fillna(0.0)
+    numbers = ["labour_cost", "overhead_cost", "paid_hours", "handled", "handled_minutes"]
+    for column in numbers:  # an empty or leftover-only frame would otherwise hold Python objects
+        if column not in out:
+            out[column] = 0.0
+        out[column] = pd.to_numeric(out[column], errors="coerce").astype(np.float64)
     out["total_cost"] = out["labour_cost"] + out["overhead_cost"]
     columns = [*CELL, "labour_cost", "overhead_cost", "total_cost", "paid_hours", "handled", "handled_minutes"]
     return out[columns].sort_values(CELL).reset_index(drop=True)

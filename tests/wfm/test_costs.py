@@ -92,3 +92,12 @@ def test_attrition_cost_by_hand() -> None:
     # 3 leavers x (30,000 + 45,000) = 225,000; 6 newcomer-months x (1 - 0.5) x 40,000 = 120,000.
     found = costs.attrition_cost(3, 6.0, 40_000.0, costs.AttritionAssumptions())
     assert found == {"replacing": 225_000.0, "ramp_up": 120_000.0, "total": 345_000.0}
+
+
+def test_a_month_with_only_unallocated_labour_gives_no_unit_costs_and_no_error() -> None:
+    labour = pd.DataFrame([(MONTH, "A", "", 6.0, 1_500.0)], columns=["month", "team", "channel", "paid_hours", "cost"])
+    contacts = pd.DataFrame(columns=["month", "team", "channel", "handled", "handled_minutes"])
+    out = costs.allocate(labour, contacts, pd.DataFrame(columns=["month", "cost"]))
+    assert out["labour_cost"].sum() == 1_500.0 and out["channel"].tolist() == [""]
+    units = costs.unit_costs(out)
+    assert units["cost_per_contact"].isna().all()

@@ -11,7 +11,18 @@ from typing import Any
 from litestar.testing import TestClient
 
 from tests.helpers import make_user, on_app_loop, sign_in
-from wfm.tables import Agent, Channel, ContactInterval, FinanceMonth, Outcome, Overhead, Team, WorkedHours
+from wfm.tables import (
+    Agent,
+    Channel,
+    ContactInterval,
+    FinanceMonth,
+    Outcome,
+    Overhead,
+    Schedule,
+    ScheduleActivity,
+    Team,
+    WorkedHours,
+)
 
 EVIL = "=HYPERLINK(1)"  # a team name a spreadsheet would run
 
@@ -79,3 +90,30 @@ def test_finance_reads_cost_per_contact_and_exports_it_safely(client: TestClient
         strings = book.read("xl/sharedStrings.xml").decode()
         assert "'=HYPERLINK(1)" in strings and ">=HYPERLINK" not in strings
         assert b"<v>2900</v>" in book.read("xl/worksheets/sheet4.xml")  # a number, not text
+
+
+def test_the_week_table_sets_a_pending_draft_beside_the_published_and_worked_cost(client: TestClient[Any]) -> None:
+    """This week, team B (b1 at 250 an hour): published 8 paid hours (2,000), a newer draft with 10 (2,500),
+    6 hours worked so far (1,500); an older draft than the published one is not a pending plan."""
+    _seed(client)
+    monday = dt.date.today() - dt.timedelta(days=dt.date.today().weekday())
+    start = dt.datetime.combine(monday, dt.time(8), dt.UTC)
+
+    async def work() -> None:
+        b = (await Team.select(Team.id).where(Team.name == "B").first() or {})["id"]
+        for status, hours in (("draft", 12), ("published", 8), ("draft", 10)):
+            schedule = await Schedule.insert(
+                Schedule(team=b, week_start=monday, status=status, created_at=start)
+            ).returning(Schedule.id)
+            await ScheduleActivity.insert(
+                ScheduleActivity(schedule=schedule[0]["id"], agent_id="b1", start_at=start,
+                                 end_at=start + dt.timedelta(hours=hours), activity="work", channel="voice")
+            )  # fmt: skip
+        await WorkedHours.insert(WorkedHours(agent_id="b1", day=monday, channel_id=0, hours=6.0))
+
+    on_app_loop(client, work)
+    make_user(client, "finance", "finance")
+    sign_in(client, "finance")
+    section = client.get("/finance").text.split('id="planned"', 1)[1].split("</table>", 1)[0]
+    row = section.split(f"<td>{monday}</td><td>B</td>", 1)[1].split("</tr>", 1)[0]
+    assert [cell.split(">")[1].split("<")[0] for cell in row.split("<td")[1:]] == ["2,500", "2,000", "1,500"]

@@ -100,11 +100,13 @@ class FinanceController(Controller):
         if not trend.empty:
             series = Series(trend, "month", "cost_per_contact", "channel", "Month", "Cost per contact")
             chart = await asyncio.to_thread(to_svg, line_chart_spec(series, "Cost per contact by channel", False))
+        since = dt.date.today() - dt.timedelta(days=28)
+        planned = await cost_service.planned_vs_actual(since - dt.timedelta(days=since.weekday()), view.team)
         template = "wfm/partials/finance_body.html" if request.headers.get("hx-request") else "wfm/finance.html"
         return await page(
             request, template, view=view, errors=errors, chart=chart, definitions=cost_service.DEFINITIONS,
             channels=[c.name for c in await list_channels()], teams=[t.name for t in await list_teams()],
-            drivers=DRIVER_LABELS, query=request.url.query,
+            drivers=DRIVER_LABELS, query=request.url.query, planned=planned,
         )  # fmt: skip
 
     @get("/export/{kind:str}", name="finance_export", opt=READERS)

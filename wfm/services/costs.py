@@ -299,3 +299,64 @@ async def _attrition_inputs(inputs: CostInputs, team: str, ramp_months: float) -
     agent_months = agent_days / 30.44
     per_agent = float(labour["cost"].sum()) / agent_months if agent_months else 0.0
     return leavers, newcomer_days / 30.44, per_agent
+
+
+@dataclass(frozen=True)
+class PlannedWeek:
+    """A team's week: the labour cost of its newest draft, of its published schedule, and of the hours
+    actually worked (imported), each None when there is none."""
+
+    week_start: dt.date
+    team: str
+    draft_cost: float | None
+    published_cost: float | None
+    worked_cost: float | None
+
+
+async def planned_vs_actual(since: dt.date, team: str = "") -> list[PlannedWeek]:
+    """Weeks from ``since`` that have a draft, published or worked cost, newest first."""
+    rows = (
+        await Schedule.select(Schedule.id, Schedule.week_start, Schedule.status, Schedule.team.name.as_alias("team"))
+        .where(Schedule.week_start >= since)
+        .order_by(Schedule.id)
+    )
+    if team:
+        rows = [r for r in rows if r["team"] == team]
+    rates = {r["agent_id"]: (float(r["hourly_cost"]), r["team"]) for r in
+             await Agent.select(Agent.agent_id, Agent.hourly_cost, Agent.team.name.as_alias("team"))}  # fmt: skip
+    latest: dict[tuple[dt.date, str, str], int] = {}
+    for r in rows:  # ordered by id: the newest row of each kind wins
+        if r["status"] in ("draft", "published"):
+            latest[(r["week_start"], r["team"], r["status"])] = r["id"]
+    for week, t, status in list(latest):
+        published_id = latest.get((week, t, "published"), 0)
+        if status == "draft" and latest[(week, t, status)] < published_id:
+            del latest[(week, t, status)]  # an older draft, not a pending plan
+    cost: dict[int, float] = defaultdict(float)
+    if latest:
+        activities = await ScheduleActivity.select(
+            ScheduleActivity.schedule, ScheduleActivity.agent_id, ScheduleActivity.start_at, ScheduleActivity.end_at
+        ).where(
+            ScheduleActivity.schedule.is_in(list(latest.values()))
+            & ScheduleActivity.activity.is_in(sorted(PAID_ACTIVITIES))
+        )
+        for a in activities:
+            hours = (a["end_at"] - a["start_at"]).total_seconds() / 3600
+            cost[a["schedule"]] += hours * rates.get(a["agent_id"], (0.0, ""))[0]
+    worked: dict[tuple[dt.date, str], float] = defaultdict(float)
+    for w in await WorkedHours.select().where(WorkedHours.day >= since):
+        rate, agent_team = rates.get(w["agent_id"], (0.0, ""))
+        if not team or agent_team == team:
+            monday = w["day"] - dt.timedelta(days=w["day"].weekday())
+            worked[(monday, agent_team)] += float(w["hours"]) * rate
+    keys = {(week, t) for week, t, _ in latest} | set(worked)
+    out = []
+    for week, t in sorted(keys, key=lambda k: (k[0], k[1] or ""), reverse=True):
+        draft, published = latest.get((week, t, "draft")), latest.get((week, t, "published"))
+        out.append(
+            PlannedWeek(
+                week, t or "", cost.get(draft, 0.0) if draft else None,
+                cost.get(published, 0.0) if published else None, worked.get((week, t)),
+            )
+        )  # fmt: skip
+    return out
