@@ -14,7 +14,7 @@ from pulse.services.surveys import SurveyForm, create_survey
 from pulse.tables import PulseParticipation, PulseResponse, PulseRound
 from tests.helpers import make_user, on_app_loop, sign_in
 from wfm.services import triad as triad_service
-from wfm.tables import Agent, Outcome, Team, User
+from wfm.tables import Agent, Channel, ContactInterval, Outcome, Team, User
 
 
 def _seed(client: TestClient[Any]) -> dict[str, int]:
@@ -45,6 +45,14 @@ def _seed(client: TestClient[Any]) -> dict[str, int]:
         for m in range(1, 13):
             for team, csat in ((north, 80.0 + m), (south, 70.0)):
                 await Outcome.insert(Outcome(period=f"2025-{m:02d}", team_id=team, csat_pct=csat, fcr_pct=72.0))
+        # March 2025, North's queue: 100 offered, 80 within target; an interval without that count is left out.
+        voice = (await Channel.insert(Channel(name="voice")).returning(Channel.id))[0]["id"]
+        for day, within in ((3, 80), (4, None)):
+            await ContactInterval.insert(
+                ContactInterval(interval_start=dt.datetime(2025, 3, day, 9, tzinfo=dt.UTC), channel=voice,
+                                team_id=north, offered=100, handled=100, aht_seconds=200.0,
+                                answered_within_sl=within)
+            )  # fmt: skip
         form = SurveyForm("Pulse", "monthly", dt.date(2026, 1, 5), 2, 7, (north, south), DRIVER_KEYS[:1], False)
         survey = await create_survey(form, "test", None)
         rounds = await PulseRound.select().where(PulseRound.survey == survey).order_by(PulseRound.number)
@@ -70,6 +78,8 @@ def test_the_panel_shows_pulse_figures_only_where_the_pulse_pages_do(client: Tes
     assert panel.loc[("2026-02", "South"), "pulse_responses"] == 6
     assert panel.loc[("2026-02", "North"), "participation_rate"] == pytest.approx(6 / 8)
     assert panel.loc[("2025-03", "North"), "csat_pct"] == 83.0
+    assert panel.loc[("2025-03", "North"), "service_level"] == pytest.approx(0.8)
+    assert panel["service_level"].notna().sum() == 1
     assert panel.loc[("2025-03", "South"), "turnover_rate"] == 0.0 and panel["newcomer_share"].max() == 0.0
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import re
 from typing import Any
 
 from litestar import Controller, Request, Response, get
@@ -20,7 +19,6 @@ from wfm.services import costs as cost_service
 from wfm.services.site import list_channels, list_teams
 
 READERS = security.roles(security.ADMIN, security.FINANCE)
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 DRIVER_LABELS = {"handled_minutes": "handled minutes", "fte": "paid hours (FTE)", "headcount": "headcount"}
 
 
@@ -35,9 +33,9 @@ def _query(first: str, last: str, driver: str) -> tuple[str, str, str, dict[str,
     errors = {}
     default_first, default_last = _default_months()
     first, last = first or default_first, last or default_last
-    if not MONTH.match(first):
+    if not cost_service.MONTH_LABEL.match(first):
         errors["first"] = "Give the first month as YYYY-MM."
-    if not MONTH.match(last):
+    if not cost_service.MONTH_LABEL.match(last):
         errors["last"] = "Give the last month as YYYY-MM."
     if not errors and first > last:
         errors["last"] = "The last month is before the first."

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,10 +16,10 @@ from wfm import security, triad
 from wfm.charts import scatter_fit_spec, to_svg
 from wfm.routes.common import page
 from wfm.services import triad as triad_service
+from wfm.services.costs import MONTH_LABEL
 from wfm.services.site import list_teams
 
 READERS = security.roles(security.ADMIN, security.LEAD, security.FINANCE)
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 LABELS = {
     "enps": "eNPS", "participation_rate": "pulse participation", "turnover_rate": "turnover",
     "turnover_voluntary": "voluntary turnover", "turnover_involuntary": "involuntary turnover",
@@ -67,7 +66,7 @@ def _months(first: str, last: str) -> tuple[str, str, dict[str, str]]:
     default_first = f"{today.replace(year=today.year - 1):%Y-%m}"
     errors = {}
     first, last = first or default_first, last or default_last
-    if not MONTH.match(first) or not MONTH.match(last) or first > last:
+    if not MONTH_LABEL.match(first) or not MONTH_LABEL.match(last) or first > last:
         errors["period"] = "Give the months as YYYY-MM, the first before the last."
         first, last = default_first, default_last
     return first, last, errors

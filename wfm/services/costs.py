@@ -9,6 +9,7 @@ months by the site's calendar. FCR from the imported outcomes (all channels, per
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -17,6 +18,7 @@ import pandas as pd
 
 from wfm import costs
 from wfm.scheduling.model import PAID_ACTIVITIES
+from wfm.services.schedules import midnight_utc
 from wfm.services.site import get_site
 from wfm.tables import (
     Agent,
@@ -33,7 +35,9 @@ from wfm.tables import (
 )
 
 LABOUR_COLUMNS = ["month", "team", "channel", "paid_hours", "cost"]
-CONTACT_COLUMNS = ["month", "team", "channel", "handled", "handled_minutes"]
+# ``sl_within`` and ``sl_offered`` count only intervals that report answers within the service-level target.
+CONTACT_COLUMNS = ["month", "team", "channel", "handled", "handled_minutes", "sl_within", "sl_offered"]
+MONTH_LABEL = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 @dataclass(frozen=True)
@@ -60,12 +64,15 @@ def month_range(first: str, last: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _bounds(months: tuple[str, ...], zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
-    first = dt.date.fromisoformat(months[0] + "-01")
-    last = dt.date.fromisoformat(months[-1] + "-01")
-    following = (last.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    start = dt.datetime.combine(first, dt.time(), zone).astimezone(dt.UTC)
-    return start, dt.datetime.combine(following, dt.time(), zone).astimezone(dt.UTC)
+def month_days(month: str) -> tuple[dt.date, dt.date]:
+    """A ``YYYY-MM`` month's first day and the next month's first day."""
+    first = dt.date.fromisoformat(month + "-01")
+    return first, (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def months_utc(months: tuple[str, ...], zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """The UTC instants where the first month starts and the last one ends, by the site's calendar."""
+    return midnight_utc(month_days(months[0])[0], zone), midnight_utc(month_days(months[-1])[1], zone)
 
 
 async def load_inputs(first: str, last: str) -> CostInputs:
@@ -73,7 +80,7 @@ async def load_inputs(first: str, last: str) -> CostInputs:
     months = month_range(first, last)
     site = await get_site()
     zone = ZoneInfo(site.time_zone)
-    start, end = _bounds(months, zone)
+    start, end = months_utc(months, zone)
     teams = {r["id"]: r["name"] for r in await Team.select(Team.id, Team.name)}
     channels = {r["id"]: r["name"] for r in await Channel.select(Channel.id, Channel.name)}
     agents = {
@@ -176,6 +183,7 @@ async def _contacts(
         ContactInterval.offered,
         ContactInterval.handled,
         ContactInterval.aht_seconds,
+        ContactInterval.answered_within_sl,
     ).where((ContactInterval.interval_start >= start) & (ContactInterval.interval_start < end))
     if not rows:
         return pd.DataFrame(columns=CONTACT_COLUMNS)
@@ -189,9 +197,11 @@ async def _contacts(
             "channel": frame["channel"].map(lambda c: channels.get(int(c), "")),
             "handled": handled,
             "handled_minutes": handled * frame["aht_seconds"].fillna(0.0).astype(float) / 60.0,
+            "sl_within": frame["answered_within_sl"].fillna(0.0).astype(float),
+            "sl_offered": frame["offered"].where(frame["answered_within_sl"].notna(), 0).astype(float),
         }
     )
-    return frame.groupby(["month", "team", "channel"], as_index=False)[["handled", "handled_minutes"]].sum()
+    return frame.groupby(["month", "team", "channel"], as_index=False)[CONTACT_COLUMNS[3:]].sum()
 
 
 def report(inputs: CostInputs, driver: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -277,9 +287,8 @@ async def finance_view(
 async def _attrition_inputs(inputs: CostInputs, team: str, ramp_months: float) -> tuple[int, float, float]:
     """Leavers in the period, newcomer agent-months (the first ``ramp_months`` of tenure) inside it, and the
     mean monthly labour cost per agent employed."""
-    first = dt.date.fromisoformat(inputs.months[0] + "-01")
-    last_first = dt.date.fromisoformat(inputs.months[-1] + "-01")
-    end = (last_first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    first, _ = month_days(inputs.months[0])
+    _, end = month_days(inputs.months[-1])
     rows = await Agent.select(Agent.team.name.as_alias("team"), Agent.hire_date, Agent.leave_date)
     if team:
         rows = [r for r in rows if r["team"] == team]

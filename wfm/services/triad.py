@@ -30,7 +30,7 @@ from pulse.services import results as pulse_results
 from pulse.services.surveys import list_surveys
 from wfm.services import costs as cost_service
 from wfm.services.site import get_site
-from wfm.tables import Absence, Agent, ContactInterval, Outcome, Team
+from wfm.tables import Absence, Agent, Outcome, Team
 
 NEWCOMER_DAYS = 183
 Rows = dict[tuple[str, str], dict[str, float]]
@@ -41,11 +41,6 @@ PANEL_COLUMNS = [
 ]  # fmt: skip
 
 
-def _month_days(month: str) -> tuple[dt.date, dt.date]:
-    first = dt.date.fromisoformat(month + "-01")
-    return first, (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-
-
 async def build_panel(first: str, last: str) -> pd.DataFrame:
     """The panel for months ``first`` to ``last`` (``YYYY-MM``), every team, in `PANEL_COLUMNS`."""
     months = cost_service.month_range(first, last)
@@ -54,8 +49,9 @@ async def build_panel(first: str, last: str) -> pd.DataFrame:
     await _pulse(rows, months, teams)
     await _people(rows, months, teams)
     await _outcomes(rows, months, teams)
-    await _service_level(rows, months, teams)
+    # One read of the contact history serves both the service level and the cost per contact.
     inputs = await cost_service.load_inputs(first, last)
+    _service_level(rows, inputs.contacts)
     cells, _ = cost_service.report(inputs, "handled_minutes")
     per_team = cells.groupby(["month", "team"], as_index=False)[["total_cost", "handled"]].sum()
     for cell in per_team.to_dict("records"):
@@ -97,12 +93,9 @@ async def _people(rows: Rows, months: tuple[str, ...], teams: dict[int, str]) ->
     agents = await Agent.select(Agent.agent_id, Agent.team, Agent.hire_date, Agent.leave_date, Agent.leave_reason)
     site = await get_site()
     zone = ZoneInfo(site.time_zone)
-    first, _ = _month_days(months[0])
-    _, end = _month_days(months[-1])
+    start_at, end_at = cost_service.months_utc(months, zone)
     # Approved sick and other days (vacation is planned, not absence in this sense).
-    window = (Absence.end_at > dt.datetime.combine(first, dt.time(), zone)) & (
-        Absence.start_at < dt.datetime.combine(end, dt.time(), zone)
-    )
+    window = (Absence.end_at > start_at) & (Absence.start_at < end_at)
     absences = [
         a
         for a in await Absence.select(
@@ -118,7 +111,7 @@ async def _people(rows: Rows, months: tuple[str, ...], teams: dict[int, str]) ->
             absent_days[a["agent_id"]].add(day)
             day += dt.timedelta(days=1)
     for month in months:
-        start, stop = _month_days(month)
+        start, stop = cost_service.month_days(month)
         span = (stop - start).days
         days: dict[int, float] = defaultdict(float)
         new_days: dict[int, float] = defaultdict(float)
@@ -163,24 +156,11 @@ async def _outcomes(rows: Rows, months: tuple[str, ...], teams: dict[int, str]) 
                 rows[(o["period"], name)][column] = float(o[column])
 
 
-async def _service_level(rows: Rows, months: tuple[str, ...], teams: dict[int, str]) -> None:
-    site = await get_site()
-    zone = ZoneInfo(site.time_zone)
-    first, _ = _month_days(months[0])
-    _, end = _month_days(months[-1])
-    data = await ContactInterval.select(
-        ContactInterval.interval_start, ContactInterval.team_id, ContactInterval.offered,
-        ContactInterval.answered_within_sl,
-    ).where(
-        (ContactInterval.team_id != 0) & ContactInterval.answered_within_sl.is_not_null()
-        & (ContactInterval.interval_start >= dt.datetime.combine(first, dt.time(), zone))
-        & (ContactInterval.interval_start < dt.datetime.combine(end, dt.time(), zone))
-    )  # fmt: skip
-    sums: dict[tuple[str, int], list[float]] = defaultdict(lambda: [0.0, 0.0])
-    for r in data:
-        key = (f"{r['interval_start'].astimezone(zone):%Y-%m}", r["team_id"])
-        sums[key][0] += r["answered_within_sl"]
-        sums[key][1] += r["offered"]
-    for (month, team_id), (within, offered) in sums.items():
-        if team_id in teams and offered > 0 and (month, teams[team_id]) in rows:
-            rows[(month, teams[team_id])]["service_level"] = within / offered
+def _service_level(rows: Rows, contacts: pd.DataFrame) -> None:
+    """Answered within target over offered, per team and month, where the history names the team."""
+    named = contacts[(contacts["team"] != "") & (contacts["sl_offered"] > 0)]
+    sums = named.groupby(["month", "team"], as_index=False)[["sl_within", "sl_offered"]].sum()
+    for cell in sums.to_dict("records"):
+        key = (str(cell["month"]), str(cell["team"]))
+        if key in rows:
+            rows[key]["service_level"] = float(cell["sl_within"]) / float(cell["sl_offered"])
