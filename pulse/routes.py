@@ -28,7 +28,7 @@ EVERYONE = security.roles(*security.ALL_ROLES)
 
 async def _readable_teams(user: security.CurrentUser) -> list[tuple[int, str]]:
     """Admins read every team's results, leads their own."""
-    return [(t.id, t.name) for t in await list_teams() if user.role == security.ADMIN or t.id in user.team_ids]
+    return [(t.id, t.name) for t in await list_teams() if user.manages_team(t.id)]
 
 
 async def _readable_survey(request: Request[Any, Any, Any], survey_id: int) -> surveys.SurveyView:

@@ -51,6 +51,10 @@ class CurrentUser:
     def sees_pay_rates(self) -> bool:
         return self.role in {ADMIN, FINANCE}
 
+    def manages_team(self, team_id: int) -> bool:
+        """Admins manage every team (plan it, read its surveys); leads their own; nobody else any."""
+        return self.role == ADMIN or (self.role == LEAD and team_id in self.team_ids)
+
     def can_read_team(self, team_id: int) -> bool:
         """Admins and finance read every team; leads and agents only their own."""
         return self.role in {ADMIN, FINANCE} or team_id in self.team_ids

@@ -21,10 +21,6 @@ PLANNERS = security.roles(security.ADMIN, security.LEAD)
 TIME_LIMITS = (10, 30, 60, 120, 300)
 
 
-def _may_plan(user: security.CurrentUser, team_id: int) -> bool:
-    return user.role == security.ADMIN or (user.role == security.LEAD and team_id in user.team_ids)
-
-
 async def _week_page(
     request: Request[Any, Any, Any], team_id: int | None, monday: dt.date | None, status_code: int = 200, **context: Any
 ) -> Template:
@@ -43,7 +39,7 @@ async def _week_page(
         "wfm/schedules.html",
         status_code=status_code,
         view=view,
-        may_plan=team_id is not None and _may_plan(user, team_id),
+        may_plan=team_id is not None and user.manages_team(team_id),
         time_limits=TIME_LIMITS,
         previous_week=monday - dt.timedelta(days=7),
         next_week=monday + dt.timedelta(days=7),
@@ -99,7 +95,7 @@ class SchedulesController(Controller):
         team_id, monday, problem = _team_and_week(values)
         if team_id is None:
             return await _week_page(request, None, monday, 422, errors={"week": "Choose a team."})
-        if not _may_plan(request.user, team_id):
+        if not request.user.manages_team(team_id):
             raise PermissionDeniedException("Leads schedule only their own teams.")
         raw_limit = str(values.get("time_limit_seconds", "60"))
         limit = int(raw_limit) if raw_limit.isdigit() else 0
@@ -169,7 +165,7 @@ class SchedulesController(Controller):
             return await _week_page(
                 request, team_id, monday, 422, errors={"week": problem or "Choose a team and week."}
             )
-        if not _may_plan(request.user, team_id):
+        if not request.user.manages_team(team_id):
             raise PermissionDeniedException("Leads schedule only their own teams.")
         try:
             await schedule_edits.copy_week(team_id, monday, request.user.username)
@@ -188,6 +184,6 @@ async def _readable(request: Request[Any, Any, Any], schedule_id: int) -> schedu
 async def _plannable(request: Request[Any, Any, Any], schedule_id: int) -> schedules.ScheduleView:
     """The schedule, if the user's teams include it (else 404) and the user may plan it (else 403)."""
     found = await _readable(request, schedule_id)
-    if not _may_plan(request.user, found.team_id):
+    if not request.user.manages_team(found.team_id):
         raise PermissionDeniedException("Leads change only their own teams' schedules.")
     return found

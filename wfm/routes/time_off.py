@@ -18,7 +18,7 @@ PLANNERS = security.roles(security.ADMIN, security.LEAD)
 
 
 def _plannable_teams(user: security.CurrentUser, teams: list[Any]) -> list[Any]:
-    return [t for t in teams if user.role == security.ADMIN or t.id in user.team_ids]
+    return [t for t in teams if user.manages_team(t.id)]
 
 
 async def _desk(request: Request[Any, Any, Any], status_code: int = 200, **context: Any) -> Template:
