@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import sqlite3
+import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -124,13 +125,17 @@ def write_transaction(engine: Engine) -> Any:
     return engine.transaction()
 
 
-_SQLITE_WRITE_LOCKS: dict[tuple[int, str], asyncio.Lock] = {}
+# Per event loop (an asyncio lock belongs to one loop) and database file. Weak keys: a closed loop's locks go
+# with it, and a new loop that happens to get the same id() never finds a lock bound to the old one.
+_SQLITE_WRITE_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 @contextlib.asynccontextmanager
 async def _queued_sqlite_transaction(engine: SQLiteEngine) -> AsyncIterator[Any]:
-    key = (id(asyncio.get_running_loop()), str(engine.path))
-    lock = _SQLITE_WRITE_LOCKS.setdefault(key, asyncio.Lock())
+    locks = _SQLITE_WRITE_LOCKS.setdefault(asyncio.get_running_loop(), {})
+    lock = locks.setdefault(str(engine.path), asyncio.Lock())
     async with lock, engine.transaction(transaction_type=TransactionType.immediate) as transaction:
         yield transaction
 
