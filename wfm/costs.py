@@ -65,10 +65,13 @@ def _require(frame: pd.DataFrame, name: str, columns: list[str]) -> None:
             raise CostInputError(f"{name} row {row + 1}, {column}: {frame[column].iloc[row]} is negative")
 
 
-def assign_contacts_to_teams(contacts: pd.DataFrame, labour: pd.DataFrame) -> pd.DataFrame:
+def assign_contacts_to_teams(
+    contacts: pd.DataFrame, labour: pd.DataFrame, columns: tuple[str, ...] = ("handled", "handled_minutes")
+) -> pd.DataFrame:
     """Contacts with a team stay; those without one are split over the teams by their paid hours on that
-    channel and month (none scheduled: they stay unassigned, team '')."""
-    _require(contacts, "contacts", [*CELL, "handled", "handled_minutes"])
+    channel and month (none scheduled: they stay unassigned, team ''). ``columns`` are the amounts split."""
+    amounts = list(columns)
+    _require(contacts, "contacts", [*CELL, *amounts])
     known = contacts[contacts["team"] != ""]
     unknown = contacts[contacts["team"] == ""]
     if unknown.empty:
@@ -76,11 +79,11 @@ def assign_contacts_to_teams(contacts: pd.DataFrame, labour: pd.DataFrame) -> pd
     hours = labour[labour["channel"] != ""].groupby(CELL, as_index=False)["paid_hours"].sum()
     share = hours.assign(share=hours["paid_hours"] / hours.groupby(["month", "channel"])["paid_hours"].transform("sum"))
     spread = unknown.drop(columns="team").merge(share[["month", "channel", "team", "share"]], on=["month", "channel"])
-    for column in ("handled", "handled_minutes"):
+    for column in amounts:
         spread[column] = spread[column] * spread["share"]
     left = unknown[~unknown.set_index(["month", "channel"]).index.isin(share.set_index(["month", "channel"]).index)]
     combined = pd.concat([known, spread.drop(columns="share"), left], ignore_index=True)
-    return combined.groupby(CELL, as_index=False)[["handled", "handled_minutes"]].sum()
+    return combined.groupby(CELL, as_index=False)[amounts].sum()
 
 
 def _driver_weights(

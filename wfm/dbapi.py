@@ -49,6 +49,15 @@ class DbApi:
     def stamp(self, value: dt.datetime) -> Any:
         return str(value.astimezone(dt.UTC)) if self.sqlite else value
 
+    def day(self, value: dt.date) -> Any:
+        return value.isoformat() if self.sqlite else value
+
+    def hours_between(self, start: str, end: str) -> str:
+        """SQL for the hours from one timestamp column to another."""
+        if self.sqlite:
+            return f"((julianday({end}) - julianday({start})) * 24.0)"
+        return f"(EXTRACT(EPOCH FROM ({end} - {start})) / 3600.0)"
+
     def differs(self, left: str, right: str, columns: Sequence[str], exprs: dict[str, str] | None = None) -> str:
         """SQL that is true when any column differs, NULL-safely."""
         exprs = exprs or {}

@@ -14,7 +14,7 @@ from pulse.services.surveys import SurveyForm, create_survey
 from pulse.tables import PulseParticipation, PulseResponse, PulseRound
 from tests.helpers import make_user, on_app_loop, sign_in
 from wfm.services import triad as triad_service
-from wfm.tables import Agent, Channel, ContactInterval, Outcome, Team, User
+from wfm.tables import Agent, Channel, ContactInterval, Outcome, Team, User, WorkedHours
 
 
 def _seed(client: TestClient[Any]) -> dict[str, int]:
@@ -81,6 +81,35 @@ def test_the_panel_shows_pulse_figures_only_where_the_pulse_pages_do(client: Tes
     assert panel.loc[("2025-03", "North"), "service_level"] == pytest.approx(0.8)
     assert panel["service_level"].notna().sum() == 1
     assert panel.loc[("2025-03", "South"), "turnover_rate"] == 0.0 and panel["newcomer_share"].max() == 0.0
+
+
+def test_service_level_of_a_history_without_teams_follows_the_hours_each_team_worked(
+    client: TestClient[Any],
+) -> None:
+    """April 2025: voice 100 offered, 60 within target; chat 100 offered, 90 within, neither naming a team.
+    North worked voice 30 h and chat 10 h, South chat 20 h (worked hours). Hand-checked: North takes all
+    of voice and 1/3 of chat, (60 + 30) / (100 + 33.3) = 0.675; South 2/3 of chat, 60 / 66.7 = 0.9."""
+
+    async def work() -> None:
+        north = (await Team.insert(Team(name="North")).returning(Team.id))[0]["id"]
+        south = (await Team.insert(Team(name="South")).returning(Team.id))[0]["id"]
+        voice = (await Channel.insert(Channel(name="voice")).returning(Channel.id))[0]["id"]
+        chat = (await Channel.insert(Channel(name="chat")).returning(Channel.id))[0]["id"]
+        await Agent.insert(Agent(agent_id="n1", name="N", team=north), Agent(agent_id="s1", name="S", team=south))
+        for agent, channel, hours in (("n1", voice, 30.0), ("n1", chat, 10.0), ("s1", chat, 20.0)):
+            await WorkedHours.insert(
+                WorkedHours(agent_id=agent, day=dt.date(2025, 4, 8), channel_id=channel, hours=hours)
+            )
+        for channel, within in ((voice, 60), (chat, 90)):
+            await ContactInterval.insert(
+                ContactInterval(interval_start=dt.datetime(2025, 4, 8, 9, tzinfo=dt.UTC), channel=channel,
+                                offered=100, handled=100, aht_seconds=300.0, answered_within_sl=within)
+            )  # fmt: skip
+
+    on_app_loop(client, work)
+    panel = on_app_loop(client, lambda: triad_service.build_panel("2025-04", "2025-04")).set_index("team")
+    assert panel.loc["North", "service_level"] == pytest.approx(0.675)
+    assert panel.loc["South", "service_level"] == pytest.approx(0.9)
 
 
 def test_the_triad_page_shows_the_scorecard_and_says_moves_with(client: TestClient[Any]) -> None:

@@ -11,8 +11,8 @@ suppression). Definitions, per team and month:
 * ``newcomer_share``: agent-days of people in their first 6 months over all agent-days;
 * ``absence_rate``: sick and other absence days (vacation excluded) over agent-days;
 * ``csat_pct``, ``nps``, ``fcr_pct``: the imported outcomes (all channels);
-* ``service_level``: contacts answered within the target over contacts offered, where the history names
-  the team;
+* ``service_level``: contacts answered within the target over contacts offered; where the history names no
+  team, each queue's counts are shared by the teams' paid hours on it (see `_service_level`);
 * ``cost_per_contact``: `wfm.costs`, allocated by handled minutes.
 """
 
@@ -28,6 +28,7 @@ from pulse.enps import enps
 from pulse.results import ROUND
 from pulse.services import results as pulse_results
 from pulse.services.surveys import list_surveys
+from wfm import costs
 from wfm.services import costs as cost_service
 from wfm.services.site import get_site
 from wfm.tables import Absence, Agent, Outcome, Team
@@ -51,7 +52,7 @@ async def build_panel(first: str, last: str) -> pd.DataFrame:
     await _outcomes(rows, months, teams)
     # One read of the contact history serves both the service level and the cost per contact.
     inputs = await cost_service.load_inputs(first, last)
-    _service_level(rows, inputs.contacts)
+    _service_level(rows, inputs)
     cells, _ = cost_service.report(inputs, "handled_minutes")
     per_team = cells.groupby(["month", "team"], as_index=False)[["total_cost", "handled"]].sum()
     for cell in per_team.to_dict("records"):
@@ -156,11 +157,15 @@ async def _outcomes(rows: Rows, months: tuple[str, ...], teams: dict[int, str]) 
                 rows[(o["period"], name)][column] = float(o[column])
 
 
-def _service_level(rows: Rows, contacts: pd.DataFrame) -> None:
-    """Answered within target over offered, per team and month, where the history names the team."""
-    named = contacts[(contacts["team"] != "") & (contacts["sl_offered"] > 0)]
-    sums = named.groupby(["month", "team"], as_index=False)[["sl_within", "sl_offered"]].sum()
+def _service_level(rows: Rows, inputs: cost_service.CostInputs) -> None:
+    """Answered within target over offered, per team and month. Where the history names no team, a team
+    takes each queue's counts in its share of the paid hours worked on that queue (as contacts reach teams
+    for the cost per contact), so its figure is the service level of the queues it served, weighted by how
+    much it served each."""
+    counted = inputs.contacts[inputs.contacts["sl_offered"] > 0]
+    shared = costs.assign_contacts_to_teams(counted, inputs.labour, ("sl_within", "sl_offered"))
+    sums = shared[shared["team"] != ""].groupby(["month", "team"], as_index=False)[["sl_within", "sl_offered"]].sum()
     for cell in sums.to_dict("records"):
         key = (str(cell["month"]), str(cell["team"]))
-        if key in rows:
+        if key in rows and float(cell["sl_offered"]) > 0:
             rows[key]["service_level"] = float(cell["sl_within"]) / float(cell["sl_offered"])
