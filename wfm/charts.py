@@ -107,3 +107,24 @@ def scatter_fit_spec(
     band = alt.Chart(line).mark_area(opacity=0.2).encode(x=x, y="low:Q", y2="high:Q")
     fit = alt.Chart(line).mark_line(color="#b03a2e").encode(x=x, y="fit:Q")
     return alt.layer(dots, band, fit).properties(title=title, width=width, height=height).to_dict()
+
+
+def trend_facets_spec(frame: pd.DataFrame, x_title: str, title: str, width: int = 560) -> dict[str, object]:
+    """One small line chart per measure, stacked, each with its own y scale; colour by ``series``.
+
+    ``frame``: ``period`` (ordered labels), ``measure`` (its label, unit included), ``series``, ``value``.
+    """
+    lines = (
+        alt.Chart(frame)
+        .mark_line(point=alt.OverlayMarkDef(size=14))
+        .encode(
+            x=alt.X("period:O", title=x_title),
+            y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+            color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top")),
+        )
+        .properties(width=width, height=70)
+    )
+    header = alt.Header(labelAngle=0, labelAlign="left", labelAnchor="start", labelOrient="top", title=None)
+    measures = list(dict.fromkeys(frame["measure"]))
+    facets = lines.facet(row=alt.Row("measure:N", header=header, sort=measures), title=title)
+    return facets.resolve_scale(y="independent").to_dict()

@@ -397,8 +397,17 @@ def summary(result: PairResult, labels: dict[str, str]) -> str:
     interval = (
         f"r = {result.r:+.2f}, 95% interval {result.ci_low:+.2f} to {result.ci_high:+.2f}, {result.n} team-months"
     )
-    if not math.isfinite(result.r) or result.q >= 0.05:
+    if not math.isfinite(result.r) or (result.q >= 0.05 and result.ci_low <= 0 <= result.ci_high):
         return f"No clear link between {x} and {y} {when} ({interval})."
+    if result.q >= 0.05:
+        # The interval alone excludes zero, but not once every link tested is counted.
+        return (
+            f"A team's {x} and its {y} {when} lean the same way ({interval}), but with this many links "
+            f"tested that could be chance (q = {result.q:.2f})."
+            if result.r > 0
+            else f"A team's {x} and its {y} {when} lean opposite ways ({interval}), but with this many links "
+            f"tested that could be chance (q = {result.q:.2f})."
+        )
     direction = "higher" if result.r > 0 else "lower"
     strength = "strongly" if abs(result.r) >= 0.5 else "moderately" if abs(result.r) >= 0.3 else "weakly"
     return (

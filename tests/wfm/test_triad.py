@@ -199,3 +199,27 @@ def test_wfm_triad_reads_a_panel_file_and_writes_the_result(tmp_path: Path) -> N
     refused = run_wfm("triad", "--panel", str(path), "--out", str(out), env={})
     assert refused.returncode != 0 and "panel.csv row 6, column enps: 'n/a' is not a number" in refused.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("r", "low", "high", "q", "starts"),
+    [
+        (
+            0.31,
+            0.22,
+            0.40,
+            0.001,
+            "When a team's eNPS is above its usual level, its CSAT 1 month later tends to be higher",
+        ),
+        (-0.21, -0.35, -0.05, 0.08, "A team's eNPS and its CSAT 1 month later lean opposite ways"),
+        (0.05, -0.10, 0.20, 0.60, "No clear link between eNPS and CSAT 1 month later"),
+    ],
+)
+def test_the_summary_says_what_the_interval_and_q_support_and_never_causes(
+    r: float, low: float, high: float, q: float, starts: str
+) -> None:
+    result = triad.PairResult("enps", "csat_pct", 1, 240, 20, r, low, high, q / 2, q, "pearson_within", 120.0)
+    sentence = triad.summary(result, {"enps": "eNPS", "csat_pct": "CSAT"})
+    assert sentence.startswith(starts), sentence
+    assert "240 team-months" in sentence
+    assert " causes " not in sentence.replace("not proof that one causes the other", "")

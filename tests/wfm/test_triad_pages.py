@@ -6,6 +6,8 @@ import datetime as dt
 import uuid
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 from litestar.testing import TestClient
 
@@ -13,6 +15,7 @@ from pulse.questions import DRIVER_KEYS
 from pulse.services.surveys import SurveyForm, create_survey
 from pulse.tables import PulseParticipation, PulseResponse, PulseRound
 from tests.helpers import make_user, on_app_loop, sign_in
+from wfm import triad
 from wfm.services import triad as triad_service
 from wfm.tables import Agent, Channel, ContactInterval, Outcome, Team, User, WorkedHours
 
@@ -125,6 +128,15 @@ def test_the_triad_page_shows_the_scorecard_and_says_moves_with(client: TestClie
     assert "causes" not in page.text.replace("not proof that one causes the other", "").replace(
         "never what causes what", ""
     )
+    # The trend: a chart and its numbers, the centre's and the lead's teams' rows per month (CSAT column).
+    trend = page.text.split('id="trend"', 1)[1]
+    assert "<svg" in trend.split("</figure>", 1)[0]
+    march = [row for row in trend.split("<tr>") if row.startswith("<td>2025-03</td>")]
+    assert [row.split("</td>")[1] for row in march] == ["<td>centre", "<td>your teams"]
+    assert ">76.5<" in march[0] and ">83.0<" in march[1]
+    fragment = client.get("/triad?first=2025-01&last=2025-12", headers={"hx-request": "true"})
+    assert "<html" not in fragment.text
+    assert 'id="triad" hx-target="this"' in fragment.text
     bad = client.get("/triad?first=2025-13&last=2025-01")
     assert bad.status_code == 200 and "Give the months as YYYY-MM" in bad.text
 
@@ -148,3 +160,22 @@ def test_the_api_runs_the_statistics_on_a_posted_panel(client: TestClient[Any]) 
     broken = "\n".join([*lines[:3], "2025-03,North,lots,70", *lines[4:]])
     refused = client.post("/api/triad", content=broken, headers=headers)
     assert refused.status_code == 422 and "panel row 4, column enps: 'lots' is not a number" in refused.json()["detail"]
+
+
+def test_a_leads_scatter_draws_only_their_own_teams_points_beside_the_centres_line() -> None:
+    """Six teams x 12 months of eNPS and CSAT with a planted same-month link: the statistics use all 72
+    team-months; a lead of T0 and T1 sees 24 points, and everyone else 72."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for team in range(6):
+        enps = rng.normal(0, 20, 12)
+        for month in range(12):
+            rows.append({"period": f"2025-{month + 1:02d}", "team": f"T{team}", "enps": enps[month],
+                         "csat_pct": 80 + 0.1 * enps[month] + rng.normal(0, 1)})  # fmt: skip
+    panel = pd.DataFrame(rows)
+    result = triad.analyse(panel, [("enps", "csat_pct")], (0, 1))
+    lead = triad_service.pair_view(panel, result, "enps", "csat_pct", ("T0", "T1"))
+    everyone = triad_service.pair_view(panel, result, "enps", "csat_pct", None)
+    assert lead.best is not None and lead.best.lag == 0 and lead.best.n == 72
+    assert (lead.points, everyone.points) == (24, 72)
+    assert lead.svg.count("<path") < everyone.svg.count("<path")

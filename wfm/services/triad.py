@@ -18,8 +18,10 @@ suppression). Definitions, per team and month:
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -28,10 +30,29 @@ from pulse.enps import enps
 from pulse.results import ROUND
 from pulse.services import results as pulse_results
 from pulse.services.surveys import list_surveys
-from wfm import costs
+from wfm import costs, triad
+from wfm.charts import scatter_fit_spec, to_svg, trend_facets_spec
 from wfm.services import costs as cost_service
 from wfm.services.site import get_site
 from wfm.tables import Absence, Agent, Outcome, Team
+
+LABELS = {
+    "enps": "eNPS", "participation_rate": "pulse participation", "turnover_rate": "turnover",
+    "turnover_voluntary": "voluntary turnover", "turnover_involuntary": "involuntary turnover",
+    "newcomer_share": "newcomer share", "absence_rate": "absence", "csat_pct": "CSAT", "nps": "NPS",
+    "fcr_pct": "FCR", "service_level": "service level", "cost_per_contact": "cost per contact",
+}  # fmt: skip
+# Shares of 0-1 shown as percentages; the other measures carry their own unit.
+FRACTIONS = frozenset(
+    {"participation_rate", "turnover_rate", "turnover_voluntary", "turnover_involuntary", "newcomer_share",
+     "absence_rate", "service_level"}
+)  # fmt: skip
+# The pairs the page shows: an employee measure and the customer or company measure it may lead.
+PAIRS = (
+    ("enps", "csat_pct"), ("enps", "turnover_rate"), ("turnover_voluntary", "csat_pct"),
+    ("enps", "fcr_pct"), ("absence_rate", "csat_pct"), ("enps", "cost_per_contact"),
+)  # fmt: skip
+TREND_MEASURES = ("enps", "csat_pct", "fcr_pct", "turnover_rate", "absence_rate", "service_level", "cost_per_contact")
 
 NEWCOMER_DAYS = 183
 Rows = dict[tuple[str, str], dict[str, float]]
@@ -40,6 +61,150 @@ PANEL_COLUMNS = [
     "turnover_involuntary", "newcomer_share", "absence_rate", "csat_pct", "nps", "fcr_pct", "service_level",
     "cost_per_contact",
 ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Target:
+    measure: str
+    low: float | None
+    high: float | None
+    note: str
+
+
+# Common contact-centre targets (CSAT 75-85 %, FCR 70 %); a site's own targets are a later setting.
+TARGETS = (
+    Target("csat_pct", 75.0, 85.0, "CSAT 75-85 %"),
+    Target("fcr_pct", 70.0, None, "FCR at least 70 %"),
+    Target("enps", 0.0, None, "eNPS above 0"),
+    Target("turnover_rate", None, 0.03, "turnover under 3 % a month"),
+)
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    """One measure's mean over the period: the centre's, the lead's own teams' (NaN for others), its target."""
+
+    measure: str
+    label: str
+    centre: float
+    own: float
+    target: str
+    status: str  # '', "on target", "below target", "above target" or "over the limit"
+
+
+@dataclass(frozen=True)
+class PairView:
+    x: str
+    y: str
+    best: triad.PairResult | None
+    profile: tuple[triad.PairResult, ...]
+    sentence: str
+    svg: str
+    points: int = 0  # team-months drawn (a lead's own teams only)
+
+
+@dataclass(frozen=True)
+class TrendRow:
+    period: str
+    series: str  # "centre" or "your teams"
+    values: tuple[float, ...]  # in the order of `TriadView.trend_measures`; NaN where there is none
+
+
+@dataclass(frozen=True)
+class TriadView:
+    first: str
+    last: str
+    own_teams: tuple[str, ...] | None  # a lead's teams; None for roles that see every team alike
+    scorecard: tuple[ScoreRow, ...]
+    pairs: tuple[PairView, ...]
+    result: triad.TriadResult
+    trend_measures: tuple[str, ...]  # labels, unit included
+    trend: tuple[TrendRow, ...]
+    trend_svg: str
+
+
+async def triad_view(first: str, last: str, own_teams: tuple[str, ...] | None) -> TriadView:
+    """The triad page for months ``first`` to ``last``: the statistics are the centre's (every team);
+    ``own_teams`` (a lead's) adds their figures beside the centre's and limits the scatter points to them."""
+    panel = await build_panel(first, last)
+    present = [(x, y) for x, y in PAIRS if panel[x].notna().any() and panel[y].notna().any()]
+    result = await asyncio.to_thread(triad.analyse, panel, present, (0, 1, 2, 3))
+    pairs = tuple([await asyncio.to_thread(pair_view, panel, result, x, y, own_teams) for x, y in present])
+    visible = panel if own_teams is None else panel[panel["team"].isin(own_teams)]
+    currency = (await get_site()).currency
+    trend = _trend(panel, visible if own_teams is not None else None, currency)
+    trend_svg = ""
+    if trend["value"].notna().any():
+        spec = trend_facets_spec(trend.dropna(subset=["value"]), "Month", "Mean over teams, by month")
+        trend_svg = await asyncio.to_thread(to_svg, spec)
+    scorecard = _scorecard(panel, visible if own_teams is not None else None)
+    measures = tuple(dict.fromkeys(trend["measure"]))
+    wide = trend.pivot_table(index=["period", "series"], columns="measure", values="value", dropna=False)
+    wide = wide.reindex(columns=list(measures)).reset_index()
+    rows = tuple(
+        TrendRow(str(r["period"]), str(r["series"]), tuple(float(r[m]) for m in measures))
+        for r in wide.to_dict("records")
+    )
+    return TriadView(first, last, own_teams, scorecard, pairs, result, measures, rows, trend_svg)
+
+
+def pair_view(
+    panel: pd.DataFrame, result: triad.TriadResult, x: str, y: str, own_teams: tuple[str, ...] | None
+) -> PairView:
+    profile = tuple(p for p in result.pairs if p.method == "pearson_within" and {p.x, p.y} == {x, y})
+    forward = [p for p in profile if p.x == x]
+    best = max(forward, key=lambda p: abs(p.r) if p.r == p.r else -1.0, default=None)
+    if best is None:
+        return PairView(x, y, None, profile, f"Not enough data for {LABELS[x]} and {LABELS[y]}.", "")
+    frame = triad.lagged(panel, x, y, best.lag)
+    regression = next((r for r in result.regressions if (r.x, r.y, r.lag) == (x, y, best.lag)), None)
+    if regression is not None and regression.coef == regression.coef:
+        points = triad.demeaned(frame)
+        if own_teams is not None:
+            points = points[points["team"].isin(own_teams)]  # a lead sees only their own teams' points
+        lag = f" ({best.lag} month{'s' if best.lag != 1 else ''} later)" if best.lag else ""
+        spec = scatter_fit_spec(
+            points, triad.fitted_line(frame, regression),
+            f"{LABELS[x]}, team's own level removed", f"{LABELS[y]}{lag}, team's own level removed",
+            f"{LABELS[x]} and {LABELS[y]}",
+        )  # fmt: skip
+        return PairView(x, y, best, profile, triad.summary(best, LABELS), to_svg(spec), len(points))
+    return PairView(x, y, best, profile, triad.summary(best, LABELS), "")
+
+
+def _trend(panel: pd.DataFrame, own: pd.DataFrame | None, currency: str) -> pd.DataFrame:
+    """Each trend measure's mean over teams per period, long form, for the centre and the lead's teams;
+    fractions as percentages so that the chart's axes read as the tables do."""
+    parts = [("centre", panel)] + ([("your teams", own)] if own is not None else [])
+    frames = []
+    for series, frame in parts:
+        means = frame.groupby("period")[list(TREND_MEASURES)].mean(numeric_only=True)
+        long = means.reset_index().melt(id_vars="period", var_name="measure", value_name="value")
+        long["value"] = long["value"].where(~long["measure"].isin(FRACTIONS), long["value"] * 100)
+        long["series"] = series
+        frames.append(long)
+    out = pd.concat(frames, ignore_index=True)
+    units = {m: " (%)" for m in FRACTIONS} | {"cost_per_contact": f" ({currency})"}
+    out["measure"] = out["measure"].map(lambda m: LABELS[m] + units.get(m, ""))
+    return out[["period", "measure", "series", "value"]]
+
+
+def _scorecard(panel: pd.DataFrame, own: pd.DataFrame | None) -> tuple[ScoreRow, ...]:
+    """Each measure's mean over the period for the centre (and the lead's teams), against its target."""
+    rows = []
+    for measure, label in LABELS.items():
+        centre = float(panel[measure].mean())
+        target = next((t for t in TARGETS if t.measure == measure), None)
+        status = ""
+        if target is not None and centre == centre:
+            below = target.low is not None and centre < target.low
+            above = target.high is not None and centre > target.high
+            status = "below target" if below else ("above target" if above else "on target")
+            if above and measure.startswith("turnover"):
+                status = "over the limit"
+        own_mean = float(own[measure].mean()) if own is not None else float("nan")
+        rows.append(ScoreRow(measure, label, centre, own_mean, target.note if target else "", status))
+    return tuple(rows)
 
 
 async def build_panel(first: str, last: str) -> pd.DataFrame:
