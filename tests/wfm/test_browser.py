@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pandas as pd
 import pytest
 
 from tests.conftest import ROOT, run_wfm
@@ -42,6 +43,7 @@ TIMEOUT_MS = 10_000
 ADMIN = ("admin", "triad-admin-demo")
 AGENT = ("agent", "triad-agent-demo")
 LEAD = ("lead", "triad-lead-demo")
+FINANCE = ("finance", "triad-finance-demo")
 
 
 def _require_chromium() -> None:
@@ -647,4 +649,64 @@ def test_an_agent_answers_a_pulse_on_a_phone_and_the_lead_sees_it_only_past_the_
     expect(desktop.locator("#headline + p strong")).to_have_text("+40")
     expect(desktop.get_by_text("5 answered")).to_be_visible()
     expect(desktop.get_by_text("More coaching, please")).to_have_count(0)  # comments need 8
+    watch.check()
+
+
+def test_finance_filters_costs_exports_them_and_reads_the_triad_and_a_lead_sees_their_teams(
+    browser: Any, desktop: Any, watch: Watch, base_url: str
+) -> None:
+    from playwright.sync_api import expect
+
+    _sign_in(desktop, base_url, FINANCE)
+    nav = desktop.get_by_role("navigation", name="Main")
+    nav.get_by_role("link", name="Costs", exact=True).click()
+    expect(desktop.get_by_role("heading", level=1)).to_have_text("Cost per contact and cost-to-serve")
+    months = desktop.locator("section[aria-labelledby=months] tbody tr")
+    expect(months.first).to_be_visible()
+    assert desktop.locator("#finance figure.chart svg").count() == 1
+    # The filter swaps the fragment in place (the window's mark survives) and keeps the address shareable.
+    desktop.evaluate("window.__triadMark = 'same page'")
+    desktop.get_by_label("Channel", exact=True).select_option("chat")
+    desktop.locator("#finance form").first.get_by_role("button", name="Show").click()
+    expect(desktop.get_by_role("heading", name=re.compile(r"By month \(chat, all teams\)"))).to_be_visible()
+    assert desktop.evaluate("window.__triadMark") == "same page"
+    assert "channel=chat" in desktop.url
+    channels = desktop.locator("section[aria-labelledby=channels] tbody tr td:nth-child(2)").all_inner_texts()
+    assert channels and set(channels) == {"chat"}
+    with desktop.expect_download() as download:
+        desktop.get_by_role("link", name="Download CSV").click()
+    exported = pd.read_csv(download.value.path())
+    assert len(exported) > 0 and set(exported["channel"]) == {"chat"}
+    assert {"month", "team", "total_cost", "handled", "cost_per_contact"} <= set(exported.columns)
+
+    # The triad page: scorecard, the links with their charts, the trend; a narrower period swaps in place.
+    nav.get_by_role("link", name="Triad", exact=True).click()
+    expect(desktop.get_by_role("heading", level=1)).to_have_text("Customers, employees and the company")
+    expect(desktop.get_by_role("heading", name="Scorecard")).to_be_visible()
+    expect(desktop.locator("article.pair").first).to_be_visible()
+    assert desktop.locator("#triad figure.chart svg").count() >= 3
+    assert desktop.get_by_role("columnheader", name="Your teams").count() == 0
+    last = desktop.get_by_label("To", exact=True).input_value()
+    first = f"{int(last[:4]) - 1}{last[4:]}"
+    desktop.get_by_label("From", exact=True).fill(first)
+    desktop.get_by_role("button", name="Show").click()
+    expect(desktop.get_by_text(f"{first} to {last}")).to_be_visible()
+    expect(desktop.locator("article.pair").first).to_be_visible()
+    assert f"first={first}" in desktop.url
+    sentences = " ".join(desktop.locator("#triad .summary").all_inner_texts())
+    assert "causes" not in sentences.replace("not proof that one causes the other", "")
+
+    # A lead sees their teams beside the centre and only their own teams' points; costs are not theirs.
+    lead = _open_page(browser, watch, viewport={"width": 1280, "height": 900})
+    try:
+        _sign_in(lead, base_url, LEAD)
+        lead_nav = lead.get_by_role("navigation", name="Main")
+        assert lead_nav.get_by_role("link", name="Costs", exact=True).count() == 0
+        lead_nav.get_by_role("link", name="Triad", exact=True).click()
+        expect(lead.get_by_role("columnheader", name="Your teams")).to_be_visible()
+        expect(lead.locator("figcaption").first).to_contain_text("Points: your teams'")
+        watch.allow(403, "/finance")
+        assert lead.goto(f"{base_url}/finance").status == 403
+    finally:
+        lead.context.close()
     watch.check()
