@@ -18,6 +18,18 @@ DAYS_PER_MONTH = 365.25 / 12
 NEWCOMER_MONTHS = 6
 
 
+def employed_span(
+    hire_date: dt.date | None, leave_date: dt.date | None, start: dt.date, stop: dt.date
+) -> tuple[dt.date, dt.date] | None:
+    """The days ``[begin, finish)`` of ``[start, stop)`` on which a person was employed, or None.
+
+    The leave date is the last day employed, as in HR files (and as the pulse's eligible count reads it).
+    """
+    begin = max(start, hire_date) if hire_date else start
+    finish = min(stop, leave_date + dt.timedelta(days=1)) if leave_date else stop
+    return (begin, finish) if finish > begin else None
+
+
 def tenure_months(hire_date: pd.Series, as_of: dt.date, leave_date: pd.Series | None = None) -> pd.Series:
     """Months from hire to the leave date (the last day employed), or to ``as_of`` (average month length)."""
     end = pd.Series(pd.Timestamp(as_of), index=hire_date.index)

@@ -59,6 +59,31 @@ def _seed(client: TestClient[Any]) -> None:
     on_app_loop(client, work)
 
 
+def test_the_cost_of_attrition_counts_the_leave_day_as_employed(client: TestClient[Any]) -> None:
+    """Team B in January 2026 (31 days): b1 all month, c1 hired on the 20th (12 days, a newcomer), d1 left on
+    the 10th (the last day employed: 10 days). 53 agent-days = 53 / 30.4375 agent-months for B's labour of
+    2,000, so a full agent costs 2,000 x 30.4375 / 53 a month. Default assumptions: the leaver costs
+    30,000 + 45,000; c1's 12 newcomer days at half output cost 12 / 30.4375 x 0.5 x that = 12,000 / 53 = 226."""
+    _seed(client)
+
+    async def more_people() -> None:
+        b = await Team.select(Team.id).where(Team.name == "B").first()
+        assert b is not None
+        await Agent.insert(
+            Agent(agent_id="c1", name="C one", team=b["id"], hire_date=dt.date(2026, 1, 20)),
+            Agent(agent_id="d1", name="D one", team=b["id"], hire_date=dt.date(2020, 1, 1),
+                  leave_date=dt.date(2026, 1, 10), leave_reason="voluntary"),
+        )  # fmt: skip
+
+    on_app_loop(client, more_people)
+    make_user(client, "finance", "finance")
+    sign_in(client, "finance")
+    text = client.get("/finance?first=2026-01&last=2026-01&team=B").text
+    attrition = text.split('id="attrition"', 1)[1].split("</p>", 1)[0]
+    assert "1 leavers and 0.4 newcomer-months" in attrition
+    assert "replacing them 75,000, their ramp-up 226," in attrition and "75,226" in attrition
+
+
 def test_finance_reads_cost_per_contact_and_exports_it_safely(client: TestClient[Any]) -> None:
     _seed(client)
     make_user(client, "finance", "finance")

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from statsmodels.duration.survfunc import SurvfuncRight
 
-from wfm.workforce import monthly_turnover, retention, tenure_months
+from wfm.workforce import employed_span, monthly_turnover, retention, tenure_months
 
 TURNOVER = Path(__file__).resolve().parents[3] / "shared" / "data" / "employee-turnover-babushkin" / "turnover.csv"
 
@@ -64,3 +64,16 @@ def test_monthly_turnover_by_hand() -> None:
     assert january["newcomer_share"] == pytest.approx(1 / 3)
     february = monthly_turnover(agents, ["2025-02"]).set_index("team")
     assert february.loc["N", "leavers"] == 0 and february.loc["S", "turnover_rate"] == 0
+
+
+def test_employed_span_counts_the_leave_day_as_employed() -> None:
+    march = (dt.date(2025, 3, 1), dt.date(2025, 4, 1))
+    assert employed_span(None, None, *march) == march
+    # Hired on the 10th, left on the 20th (the last day employed): 11 days, the 10th to the 20th.
+    assert employed_span(dt.date(2025, 3, 10), dt.date(2025, 3, 20), *march) == (
+        dt.date(2025, 3, 10),
+        dt.date(2025, 3, 21),
+    )
+    assert employed_span(None, dt.date(2025, 3, 1), *march) == (dt.date(2025, 3, 1), dt.date(2025, 3, 2))
+    assert employed_span(None, dt.date(2025, 2, 28), *march) is None
+    assert employed_span(dt.date(2025, 4, 1), None, *march) is None

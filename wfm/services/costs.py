@@ -36,6 +36,7 @@ from wfm.tables import (
     Team,
     WorkedHours,
 )
+from wfm.workforce import DAYS_PER_MONTH, employed_span
 
 LABOUR_COLUMNS = ["month", "team", "channel", "paid_hours", "cost"]
 # ``sl_within`` and ``sl_offered`` count only intervals that report answers within the service-level target.
@@ -295,18 +296,18 @@ async def _attrition_inputs(inputs: CostInputs, team: str, ramp_months: float) -
     newcomer_days = 0.0
     agent_days = 0.0
     for r in rows:
-        hired = r["hire_date"] or dt.date.min
-        left = r["leave_date"] or dt.date.max
-        start, stop = max(first, hired), min(end, left)
-        if stop > start:
-            agent_days += (stop - start).days
-        ramp_end = min(stop, hired + dt.timedelta(days=round(ramp_months * 30.44))) if r["hire_date"] else start
-        if ramp_end > start:
-            newcomer_days += (ramp_end - start).days
+        span = employed_span(r["hire_date"], r["leave_date"], first, end)
+        if span is None:
+            continue
+        start, stop = span
+        agent_days += (stop - start).days
+        if r["hire_date"]:
+            ramp_end = min(stop, r["hire_date"] + dt.timedelta(days=round(ramp_months * DAYS_PER_MONTH)))
+            newcomer_days += max(0, (ramp_end - start).days)
     labour = inputs.labour if not team else inputs.labour[inputs.labour["team"] == team]
-    agent_months = agent_days / 30.44
+    agent_months = agent_days / DAYS_PER_MONTH
     per_agent = float(labour["cost"].sum()) / agent_months if agent_months else 0.0
-    return leavers, newcomer_days / 30.44, per_agent
+    return leavers, newcomer_days / DAYS_PER_MONTH, per_agent
 
 
 @dataclass(frozen=True)

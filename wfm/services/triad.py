@@ -35,6 +35,7 @@ from wfm.charts import scatter_fit_spec, to_svg, trend_facets_spec
 from wfm.services import costs as cost_service
 from wfm.services.site import get_site
 from wfm.tables import Absence, Agent, Outcome, Team
+from wfm.workforce import employed_span
 
 LABELS = {
     "enps": "eNPS", "participation_rate": "pulse participation", "turnover_rate": "turnover",
@@ -286,14 +287,13 @@ async def _people(rows: Rows, months: tuple[str, ...], teams: dict[int, str]) ->
         for a in agents:
             if a["team"] not in teams:
                 continue
-            hired = a["hire_date"] or dt.date.min
-            left = a["leave_date"] or dt.date(9998, 12, 31)
-            begin, finish = max(start, hired), min(stop, left + dt.timedelta(days=1))
-            if finish <= begin:
+            employed = employed_span(a["hire_date"], a["leave_date"], start, stop)
+            if employed is None:
                 continue
+            begin, finish = employed
             days[a["team"]] += (finish - begin).days
             if a["hire_date"]:
-                newcomer_end = min(finish, hired + dt.timedelta(days=NEWCOMER_DAYS))
+                newcomer_end = min(finish, a["hire_date"] + dt.timedelta(days=NEWCOMER_DAYS))
                 new_days[a["team"]] += max(0, (newcomer_end - begin).days)
             off[a["team"]] += sum(1 for d in absent_days.get(a["agent_id"], ()) if begin <= d < finish)
             if a["leave_date"] and start <= a["leave_date"] < stop:
