@@ -183,13 +183,15 @@ def autocorrelations(
     out = np.zeros(max_lag)
     if mean_square == 0:
         return out
-    position = {(int(c), int(s)): i for i, (c, s) in enumerate(zip(codes, steps, strict=True))}
+    # Teams x steps, NaN where a team has no value: lag k pairs are the columns k apart.
+    grid = np.full((int(codes.max()) + 1, int(steps.max() - steps.min()) + 1), np.nan)
+    grid[codes, steps - steps.min()] = values
     for k in range(1, max_lag + 1):
-        pairs = [(i, position[(c, s + k)]) for (c, s), i in position.items() if (c, s + k) in position]
-        if len(pairs) < 3:
+        products = grid[:, :-k] * grid[:, k:]
+        known = ~np.isnan(products)
+        if int(known.sum()) < 3:
             break
-        first, second = np.array(pairs).T
-        out[k - 1] = float(np.mean(values[first] * values[second])) / mean_square
+        out[k - 1] = float(np.mean(products[known])) / mean_square
     return out
 
 

@@ -223,3 +223,23 @@ def test_the_summary_says_what_the_interval_and_q_support_and_never_causes(
     assert sentence.startswith(starts), sentence
     assert "240 team-months" in sentence
     assert " causes " not in sentence.replace("not proof that one causes the other", "")
+
+
+def test_autocorrelations_pair_only_values_of_one_team_k_steps_apart() -> None:
+    """Against a direct loop over every pair of rows, on teams with gaps and of different lengths."""
+    rng = np.random.default_rng(5)
+    codes = np.repeat(np.arange(4), 9)
+    steps = np.tile(np.arange(9), 4)
+    keep = rng.random(len(codes)) > 0.2  # holes inside teams
+    codes, steps = codes[keep], steps[keep]
+    values = rng.normal(size=len(codes))
+    values -= values.mean()
+    found = triad.autocorrelations(values, codes.astype(np.int64), steps.astype(np.int64), 4)
+    for k in range(1, 5):
+        products = [
+            values[i] * values[j]
+            for i in range(len(codes))
+            for j in range(len(codes))
+            if codes[i] == codes[j] and steps[j] == steps[i] + k
+        ]
+        assert found[k - 1] == pytest.approx(np.mean(products) / np.mean(values**2))

@@ -86,6 +86,26 @@ def test_the_panel_shows_pulse_figures_only_where_the_pulse_pages_do(client: Tes
     assert panel.loc[("2025-03", "South"), "turnover_rate"] == 0.0 and panel["newcomer_share"].max() == 0.0
 
 
+def test_a_month_with_two_surveys_counts_the_answers_of_both(client: TestClient[Any]) -> None:
+    """North answers a second survey in February 2026 (five answers of 10). With the first survey's six
+    (three 10s, three 5s) the month has 11 answers: 8 promoters and 3 detractors, eNPS 100 x 5 / 11."""
+    ids = _seed(client)
+
+    async def second() -> None:
+        form = SurveyForm("Check-in", "monthly", dt.date(2026, 2, 2), 1, 7, (ids["north"],), DRIVER_KEYS[:1], False)
+        survey = await create_survey(form, "test", None)
+        round_id = (await PulseRound.select(PulseRound.id).where(PulseRound.survey == survey).first() or {})["id"]
+        for _ in range(5):
+            await PulseResponse.insert(PulseResponse(id=uuid.uuid4(), round=round_id, team=ids["north"], enps=10))
+            await PulseParticipation.insert(PulseParticipation(id=uuid.uuid4(), round=round_id, team=ids["north"]))
+
+    on_app_loop(client, second)
+    panel = on_app_loop(client, lambda: triad_service.build_panel("2026-02", "2026-02")).set_index("team")
+    assert panel.loc["North", "pulse_responses"] == 11
+    assert panel.loc["North", "enps"] == pytest.approx(100 * 5 / 11)
+    assert panel.loc["South", "pulse_responses"] == 6
+
+
 def test_service_level_of_a_history_without_teams_follows_the_hours_each_team_worked(
     client: TestClient[Any],
 ) -> None:

@@ -230,30 +230,37 @@ async def build_panel(first: str, last: str) -> pd.DataFrame:
 
 
 async def _pulse(rows: Rows, months: tuple[str, ...], teams: dict[int, str]) -> None:
-    every_team = [(t, name) for t, name in teams.items()]
+    """eNPS, answers and participation per team and month over every survey's rounds that closed in it."""
+    answers: dict[tuple[str, int], list[int]] = defaultdict(list)
+    answered: dict[tuple[str, int], int] = defaultdict(int)
+    eligible: dict[tuple[str, int], int] = defaultdict(int)
+    hidden: set[tuple[str, int]] = set()
     for survey in await list_surveys():
-        closed = [r for r in survey.rounds if r.state == "closed" and f"{r.closes_on:%Y-%m}" in months]
+        closed = {r.id: f"{r.closes_on:%Y-%m}" for r in survey.rounds if r.state == "closed"}
+        closed = {rid: month for rid, month in closed.items() if month in months}
         if not closed:
             continue
         data = await pulse_results.load(survey)
-        by_month: dict[tuple[str, int], list[int]] = defaultdict(list)
-        for r in closed:
-            for team_id, _ in every_team:
-                by_month[(f"{r.closes_on:%Y-%m}", team_id)].append(r.id)
-        for (month, team_id), round_ids in by_month.items():
-            cells = [(ROUND, rid, team_id) for rid in round_ids]
-            answered = sum(data.suppression.counts.get(c, 0) for c in cells)
-            eligible = sum(data.eligible.get(c, 0) for c in cells)
-            if answered == 0 or any(c in data.suppression.hidden for c in cells):
-                continue  # nothing to show, or a hidden round: the month is hidden too
-            answers = [a.enps for a in data.answers if a.round_id in round_ids and a.team_id == team_id]
-            score = enps(answers)
-            measures = rows[(month, teams[team_id])]
-            measures["pulse_responses"] = float(answered)
-            if score is not None:
-                measures["enps"] = score.score
-            if eligible:
-                measures["participation_rate"] = answered / eligible
+        for round_id, month in closed.items():
+            for team_id in teams:
+                cell = (ROUND, round_id, team_id)
+                answered[(month, team_id)] += data.suppression.counts.get(cell, 0)
+                eligible[(month, team_id)] += data.eligible.get(cell, 0)
+                if cell in data.suppression.hidden:
+                    hidden.add((month, team_id))  # a hidden round hides its month
+        for a in data.answers:
+            if a.round_id in closed and a.team_id in teams:
+                answers[(closed[a.round_id], a.team_id)].append(a.enps)
+    for (month, team_id), count in answered.items():
+        if count == 0 or (month, team_id) in hidden:
+            continue
+        measures = rows[(month, teams[team_id])]
+        measures["pulse_responses"] = float(count)
+        score = enps(answers[(month, team_id)])
+        if score is not None:
+            measures["enps"] = score.score
+        if eligible[(month, team_id)]:
+            measures["participation_rate"] = count / eligible[(month, team_id)]
 
 
 async def _people(rows: Rows, months: tuple[str, ...], teams: dict[int, str]) -> None:
