@@ -64,7 +64,10 @@ def _determined(hidden: list[Key], relations: Sequence[Relation], shown: set[Key
     _, singular, vt = np.linalg.svd(np.array(rows))
     tolerance = 1e-9 * max(1.0, float(singular.max(initial=0.0)))
     null = vt[int((singular > tolerance).sum()) :]
-    return [key for key, i in index.items() if null.shape[0] == 0 or np.allclose(null[:, i], 0.0, atol=1e-9)]
+    if null.shape[0] == 0:
+        return list(index)
+    fixed = np.abs(null).max(axis=0) <= 1e-9
+    return [key for key, i in index.items() if fixed[i]]
 
 
 def _small_remainder(
