@@ -18,7 +18,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +93,34 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = folder / "triad.sqlite3"
     migrate(f"sqlite:///{path}", folder)
     return path
+
+
+@dataclass(frozen=True)
+class LoadedDemo:
+    """A data folder holding a SQLite database after `wfm migrate` and `wfm demo --if-empty`, and what the
+    demo command printed."""
+
+    data_dir: Path
+    stdout: str
+
+    def copy_to(self, data_dir: Path) -> None:
+        """Copy the loaded database (and anything else in its folder) for a test that writes to it."""
+        shutil.copytree(self.data_dir, data_dir, dirs_exist_ok=True)
+
+
+DEMO_ENV = {"PASSWORD_ITERATIONS": "1000", "TRIAD_DEMO_SCHEDULE_SECONDS": "5", "DATABASE_URL": "", "REDIS_URL": ""}
+
+
+@pytest.fixture(scope="session")
+def sqlite_demo(tmp_path_factory: pytest.TempPathFactory) -> LoadedDemo:
+    """The demo loaded once per test run on SQLite (about a minute), shared by the tests that read a full
+    centre; each copies it (`LoadedDemo.copy_to`) before writing."""
+    folder = tmp_path_factory.mktemp("sqlite-demo")
+    env = {**DEMO_ENV, "TRIAD_DATA_DIR": str(folder)}
+    migrate(f"sqlite:///{folder / 'triad.sqlite3'}", folder)
+    loaded = run_wfm("demo", "--if-empty", env=env, timeout=300)
+    assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+    return LoadedDemo(folder, loaded.stdout)
 
 
 @pytest.fixture(scope="session")

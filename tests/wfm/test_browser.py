@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 import pytest
 
-from tests.conftest import ROOT, run_wfm
+from tests.conftest import ROOT, LoadedDemo, run_wfm
 from tests.processes import WfmProcess
 
 pytestmark = pytest.mark.browser
@@ -88,11 +88,13 @@ def server_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def base_url(server_env: dict[str, str]) -> Iterator[str]:
-    """`wfm migrate`, `wfm demo --if-empty` and uvicorn on a fresh SQLite database; yields the site's URL."""
+def base_url(server_env: dict[str, str], sqlite_demo: LoadedDemo) -> Iterator[str]:
+    """A copy of the run's demo database, `wfm migrate` and `wfm demo --if-empty` on it (as `make run` does:
+    both find their work done) and uvicorn; yields the site's URL."""
     _require_chromium()
     env = server_env
     data_dir = Path(env["TRIAD_DATA_DIR"])
+    sqlite_demo.copy_to(data_dir)
     for command in (["migrate"], ["demo", "--if-empty"]):
         result = run_wfm(*command, env=env, timeout=300)
         assert result.returncode == 0, result.stdout + result.stderr
