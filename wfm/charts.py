@@ -128,3 +128,21 @@ def trend_facets_spec(frame: pd.DataFrame, x_title: str, title: str, width: int 
     measures = list(dict.fromkeys(frame["measure"]))
     facets = lines.facet(row=alt.Row("measure:N", header=header, sort=measures), title=title)
     return facets.resolve_scale(y="independent").to_dict()
+
+
+def lag_profile_spec(frame: pd.DataFrame, title: str, width: int = 300, height: int = 160) -> dict[str, object]:
+    """Correlation by lag with its 95% interval, one colour per direction, and the zero line.
+
+    ``frame``: ``lag`` (steps), ``direction`` (which measure leads), ``r``, ``low``, ``high``.
+    """
+    x = alt.X("lag:O", title="Lag (months)", axis=alt.Axis(labelAngle=0))
+    offset = alt.XOffset("direction:N")
+    colour = alt.Color("direction:N", title=None, legend=alt.Legend(orient="bottom", direction="vertical"))
+    bars = alt.Chart(frame).mark_rule(strokeWidth=2).encode(x=x, xOffset=offset, y="low:Q", y2="high:Q", color=colour)
+    dots = (
+        alt.Chart(frame)
+        .mark_point(filled=True, size=40)
+        .encode(x=x, xOffset=offset, y=alt.Y("r:Q", title="r (within teams)"), color=colour)
+    )
+    zero = alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(color="#888", strokeDash=[3, 3]).encode(y="zero:Q")
+    return alt.layer(zero, bars, dots).properties(title=title, width=width, height=height).to_dict()

@@ -199,3 +199,6 @@ def test_a_leads_scatter_draws_only_their_own_teams_points_beside_the_centres_li
     assert lead.best is not None and lead.best.lag == 0 and lead.best.n == 72
     assert (lead.points, everyone.points) == (24, 72)
     assert lead.svg.count("<path") < everyone.svg.count("<path")
+    # The lag profile: lags 0-1 forward and lag 1 back, each drawn with its interval.
+    assert [(p.x, p.lag) for p in lead.profile] == [("enps", 0), ("enps", 1), ("csat_pct", 1)]
+    assert "<svg" in lead.profile_svg and "r by lag" in lead.profile_svg

@@ -31,7 +31,7 @@ from pulse.results import ROUND
 from pulse.services import results as pulse_results
 from pulse.services.surveys import list_surveys
 from wfm import costs, triad
-from wfm.charts import scatter_fit_spec, to_svg, trend_facets_spec
+from wfm.charts import lag_profile_spec, scatter_fit_spec, to_svg, trend_facets_spec
 from wfm.services import costs as cost_service
 from wfm.services.site import get_site
 from wfm.tables import Absence, Agent, Outcome, Team
@@ -102,6 +102,7 @@ class PairView:
     sentence: str
     svg: str
     points: int = 0  # team-months drawn (a lead's own teams only)
+    profile_svg: str = ""
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,7 @@ def pair_view(
         return PairView(x, y, None, profile, f"Not enough data for {LABELS[x]} and {LABELS[y]}.", "")
     frame = triad.lagged(panel, x, y, best.lag)
     regression = next((r for r in result.regressions if (r.x, r.y, r.lag) == (x, y, best.lag)), None)
+    points, scatter = pd.DataFrame(), ""
     if regression is not None and regression.coef == regression.coef:
         points = triad.demeaned(frame)
         if own_teams is not None:
@@ -169,8 +171,26 @@ def pair_view(
             f"{LABELS[x]}, team's own level removed", f"{LABELS[y]}{lag}, team's own level removed",
             f"{LABELS[x]} and {LABELS[y]}",
         )  # fmt: skip
-        return PairView(x, y, best, profile, triad.summary(best, LABELS), to_svg(spec), len(points))
-    return PairView(x, y, best, profile, triad.summary(best, LABELS), "")
+        scatter = to_svg(spec)
+    profile_svg = _profile_svg(profile, x, y)
+    return PairView(x, y, best, profile, triad.summary(best, LABELS), scatter, len(points), profile_svg)
+
+
+def _profile_svg(profile: tuple[triad.PairResult, ...], x: str, y: str) -> str:
+    """The lag profile as a chart: r and its interval per lag, each direction in its own colour."""
+    known = [p for p in profile if p.r == p.r]
+    if not known:
+        return ""
+    frame = pd.DataFrame(
+        {
+            "lag": [p.lag for p in known],
+            "direction": [f"{LABELS[p.x]} leads {LABELS[p.y]}" if p.lag else "same month" for p in known],
+            "r": [p.r for p in known],
+            "low": [p.ci_low for p in known],
+            "high": [p.ci_high for p in known],
+        }
+    )
+    return to_svg(lag_profile_spec(frame, f"{LABELS[x]} and {LABELS[y]}: r by lag"))
 
 
 def _trend(panel: pd.DataFrame, own: pd.DataFrame | None, currency: str) -> pd.DataFrame:
