@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import altair as alt
@@ -33,9 +34,16 @@ def bar_chart_spec(series: Series, title: str, width: int = 640, height: int = 2
     return chart.to_dict()
 
 
+_TRANSLATE = re.compile(r"translate\((-?[\d.]+(?:e-?\d+)?),(-?[\d.]+(?:e-?\d+)?)\)")
+
+
 def to_svg(spec: dict[str, object]) -> str:
-    """Render a Vega-Lite spec to an SVG string (deterministic; text is escaped by the renderer)."""
-    return str(vl_convert.vegalite_to_svg(spec))
+    """Render a Vega-Lite spec to an SVG string (deterministic; text is escaped by the renderer).
+
+    Mark positions come with 15 decimals; a tenth of a pixel is plenty and halves a scatter's weight.
+    """
+    svg = str(vl_convert.vegalite_to_svg(spec))
+    return _TRANSLATE.sub(lambda m: f"translate({float(m[1]):.1f},{float(m[2]):.1f})", svg)
 
 
 def line_chart_spec(
@@ -92,6 +100,9 @@ def coverage_chart_spec(frame: pd.DataFrame, title: str, width: int = 720, heigh
     return alt.layer(gap, need, have).properties(title=title, width=width, height=height).to_dict()
 
 
+SCATTER_MAX_POINTS = 400  # above this many, points are drawn as a 2-D histogram
+
+
 def scatter_fit_spec(
     points: pd.DataFrame,
     line: pd.DataFrame,
@@ -101,9 +112,25 @@ def scatter_fit_spec(
     width: int = 320,
     height: int = 240,
 ) -> dict[str, object]:
-    """Points (``x``, ``y``, ``team``) with a fitted line (``x``, ``fit``) and its band (``low``, ``high``)."""
+    """Points (``x``, ``y``) with a fitted line (``x``, ``fit``) and its band (``low``, ``high``).
+
+    Beyond `SCATTER_MAX_POINTS` the points become shaded bins (darker = more points): a page of thousands of
+    dots weighs megabytes and shows no more. No aria-label per point either; the page gives the numbers.
+    """
     x = alt.X("x:Q", title=x_title)
-    dots = alt.Chart(points).mark_circle(size=18, opacity=0.45).encode(x=x, y=alt.Y("y:Q", title=y_title))
+    y = alt.Y("y:Q", title=y_title)
+    if len(points) > SCATTER_MAX_POINTS:
+        dots = (
+            alt.Chart(points)
+            .mark_rect(aria=False)
+            .encode(
+                x=alt.X("x:Q", bin=alt.Bin(maxbins=30), title=x_title),
+                y=alt.Y("y:Q", bin=alt.Bin(maxbins=24), title=y_title),
+                color=alt.Color("count():Q", scale=alt.Scale(scheme="blues"), title="team-months"),
+            )
+        )
+    else:
+        dots = alt.Chart(points).mark_circle(size=18, opacity=0.45, aria=False).encode(x=x, y=y)
     band = alt.Chart(line).mark_area(opacity=0.2).encode(x=x, y="low:Q", y2="high:Q")
     fit = alt.Chart(line).mark_line(color="#b03a2e").encode(x=x, y="fit:Q")
     return alt.layer(dots, band, fit).properties(title=title, width=width, height=height).to_dict()
@@ -116,7 +143,7 @@ def trend_facets_spec(frame: pd.DataFrame, x_title: str, title: str, width: int 
     """
     lines = (
         alt.Chart(frame)
-        .mark_line(point=alt.OverlayMarkDef(size=14))
+        .mark_line(point=alt.OverlayMarkDef(size=14, aria=False))
         .encode(
             x=alt.X("period:O", title=x_title),
             y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
