@@ -80,7 +80,7 @@ def test_the_cost_of_attrition_counts_the_leave_day_as_employed(client: TestClie
     sign_in(client, "finance")
     text = client.get("/finance?first=2026-01&last=2026-01&team=B").text
     attrition = text.split('id="attrition"', 1)[1].split("</p>", 1)[0]
-    assert "1 leavers and 0.4 newcomer-months" in attrition
+    assert "1 leaver in B and 0.4 newcomer-months" in attrition
     assert "replacing them 75,000, their ramp-up 226," in attrition and "75,226" in attrition
 
 
@@ -99,7 +99,13 @@ def test_finance_reads_cost_per_contact_and_exports_it_safely(client: TestClient
     filtered = client.get("/finance?first=2026-01&last=2026-01&team=B").text
     assert "38.33" in filtered.split('id="months"', 1)[1].split("</table>", 1)[0]
     bad = client.get("/finance?first=2026-13&last=2026-01&ramp_months=99")
-    assert "first: Give the first month as YYYY-MM." in bad.text and "ramp_months: Give a number" in bad.text
+    assert "From: Give the first month as YYYY-MM." in bad.text and "Months to full output: Give a number" in bad.text
+    too_long = client.get("/finance?first=2000-01&last=2026-12")
+    assert too_long.status_code == 200 and "To: Show at most 20 years at a time." in too_long.text
+    refused = client.get("/finance/export/csv?first=2000-01&last=2026-12")
+    assert refused.status_code == 422 and "at most 20 years" in refused.json()["detail"]
+    nobody = client.get("/finance?team=Nope&first=2026-01&last=2026-01")
+    assert "Team: No team is called &#39;Nope&#39;." in nobody.text
 
     exported = client.get("/finance/export/csv?first=2026-01&last=2026-01")
     assert exported.status_code == 200, (exported.status_code, exported.text.split("<main", 1)[-1][:400])

@@ -12,7 +12,7 @@ from litestar.response import Redirect, Template
 
 from wfm import jobs, security
 from wfm.forms import ChannelForm, FormError, NewUser, SiteForm, TeamForm, UserUpdate, parse_form, parse_hours
-from wfm.routes.common import form_values, page
+from wfm.routes.common import form_values, fragment_request, page
 from wfm.services import accounts, audit, site
 from wfm.services.charts import audit_chart
 
@@ -29,7 +29,7 @@ class SiteController(Controller):
     @post("/", name="site_submit", opt=ADMIN_ONLY)
     async def save(self, request: Request[Any, Any, Any]) -> Template | Redirect:
         values = await form_values(request)
-        template = "wfm/partials/site_form.html" if request.headers.get("hx-request") else "wfm/site.html"
+        template = "wfm/partials/site_form.html" if fragment_request(request) else "wfm/site.html"
         try:
             saved = await site.update_site(parse_form(SiteForm, values), request.user.username)
         except FormError as error:

@@ -21,6 +21,11 @@ def me(request: Request[Any, Any, Any]) -> CurrentUser | None:
     return user if isinstance(user, CurrentUser) else None
 
 
+def fragment_request(request: Request[Any, Any, Any]) -> bool:
+    """An htmx request for a fragment; htmx restoring history after a reload asks for the whole page."""
+    return bool(request.headers.get("hx-request")) and not request.headers.get("hx-history-restore-request")
+
+
 async def page(request: Request[Any, Any, Any], template_name: str, status_code: int = 200, **context: Any) -> Template:
     """Render a page (or a partial) with the signed-in user and the site settings in its context."""
     site = await get_site()

@@ -13,20 +13,25 @@ from litestar.response import Template
 from wfm import costs, security
 from wfm.charts import Series, line_chart_spec, to_svg
 from wfm.exports import to_xlsx
-from wfm.routes.common import csv_download, page
+from wfm.routes.common import csv_download, fragment_request, page
 from wfm.services import audit
 from wfm.services import costs as cost_service
 from wfm.services.site import list_channels, list_teams
 
 READERS = security.roles(security.ADMIN, security.FINANCE)
 DRIVER_LABELS = {"handled_minutes": "handled minutes", "fte": "paid hours (FTE)", "headcount": "headcount"}
+# What each query field is called on the page, for its error messages.
+FIELD_LABELS = {"first": "From", "last": "To", "channel": "Channel", "team": "Team", "driver": "Allocate by",
+                "hiring_cost": "Hiring cost per hire", "training_cost": "Training cost per hire",
+                "ramp_months": "Months to full output", "ramp_productivity": "Output while ramping"}  # fmt: skip
 
 
 def _default_months() -> tuple[str, str]:
-    """The last three whole months and this one."""
-    today = dt.date.today()
-    first = (today.replace(day=1) - dt.timedelta(days=75)).replace(day=1)
-    return f"{first:%Y-%m}", f"{today:%Y-%m}"
+    """The last three whole months: a month under way has its whole overhead but only part of its work."""
+    this_month = dt.date.today().replace(day=1)
+    last = this_month - dt.timedelta(days=1)
+    first = (last.replace(day=1) - dt.timedelta(days=50)).replace(day=1)
+    return f"{first:%Y-%m}", f"{last:%Y-%m}"
 
 
 def _query(first: str, last: str, driver: str) -> tuple[str, str, str, dict[str, str]]:
@@ -39,6 +44,8 @@ def _query(first: str, last: str, driver: str) -> tuple[str, str, str, dict[str,
         errors["last"] = "Give the last month as YYYY-MM."
     if not errors and first > last:
         errors["last"] = "The last month is before the first."
+    elif not errors and cost_service.month_count(first, last) > cost_service.MAX_MONTHS:
+        errors["last"] = f"Show at most {cost_service.MAX_MONTHS // 12} years at a time."
     if driver not in costs.DRIVERS:
         errors["driver"] = f"Choose one of: {', '.join(DRIVER_LABELS.values())}."
     if errors:
@@ -49,7 +56,7 @@ def _query(first: str, last: str, driver: str) -> tuple[str, str, str, dict[str,
 def _assumptions(values: dict[str, str], errors: dict[str, str]) -> costs.AttritionAssumptions:
     base = costs.AttritionAssumptions()
     out = {}
-    for name, low, high in (("hiring_cost", 0, 1e7), ("training_cost", 0, 1e7), ("ramp_months", 0, 24),
+    for name, low, high in (("hiring_cost", 0, 10_000_000), ("training_cost", 0, 10_000_000), ("ramp_months", 0, 24),
                             ("ramp_productivity", 0, 1)):  # fmt: skip
         raw = values.get(name, "")
         if raw == "":
@@ -59,7 +66,7 @@ def _assumptions(values: dict[str, str], errors: dict[str, str]) -> costs.Attrit
         except ValueError:
             number = float("nan")
         if not low <= number <= high:
-            errors[name] = f"Give a number from {low:g} to {high:g}."
+            errors[name] = f"Give a number from {low:,} to {high:,}."
             continue
         out[name] = number
     return costs.AttritionAssumptions(**{**base.__dict__, **out})
@@ -68,7 +75,12 @@ def _assumptions(values: dict[str, str], errors: dict[str, str]) -> costs.Attrit
 async def _view(params: dict[str, str]) -> tuple[Any, dict[str, str]]:
     first, last, driver, errors = _query(params["first"], params["last"], params["driver"])
     assumptions = _assumptions(params, errors)
-    view = await cost_service.finance_view(first, last, driver, params["channel"], params["team"], assumptions)
+    channel, team = params["channel"], params["team"]
+    if channel and channel not in {c.name for c in await list_channels()}:
+        errors["channel"], channel = f"No channel is called {channel!r}.", ""
+    if team and team not in {t.name for t in await list_teams()}:
+        errors["team"], team = f"No team is called {team!r}.", ""
+    view = await cost_service.finance_view(first, last, driver, channel, team, assumptions)
     return view, errors
 
 
@@ -100,11 +112,12 @@ class FinanceController(Controller):
             chart = await asyncio.to_thread(to_svg, line_chart_spec(series, "Cost per contact by channel", False))
         since = dt.date.today() - dt.timedelta(days=28)
         planned = await cost_service.planned_vs_actual(since - dt.timedelta(days=since.weekday()), view.team)
-        template = "wfm/partials/finance_body.html" if request.headers.get("hx-request") else "wfm/finance.html"
+        template = "wfm/partials/finance_body.html" if fragment_request(request) else "wfm/finance.html"
         return await page(
             request, template, view=view, errors=errors, chart=chart, definitions=cost_service.DEFINITIONS,
             channels=[c.name for c in await list_channels()], teams=[t.name for t in await list_teams()],
-            drivers=DRIVER_LABELS, query=request.url.query, planned=planned,
+            drivers=DRIVER_LABELS, query=request.url.query, planned=planned, field_labels=FIELD_LABELS,
+            this_month=f"{dt.date.today():%Y-%m}",
         )  # fmt: skip
 
     @get("/export/{kind:str}", name="finance_export", opt=READERS)
@@ -121,7 +134,10 @@ class FinanceController(Controller):
         if kind not in ("csv", "xlsx"):
             return Response({"detail": "Export as csv or xlsx."}, status_code=404)
         params = {"first": first, "last": last, "driver": driver, "channel": channel, "team": team}
-        view, _ = await _view(params)
+        view, errors = await _view(params)
+        if errors:
+            problems = "; ".join(f"{FIELD_LABELS.get(k, k)}: {v}" for k, v in errors.items())
+            return Response({"detail": f"Nothing exported. {problems}"}, status_code=422)
         name = f"cost-{view.inputs.months[0]}-{view.inputs.months[-1]}"
         await audit.record(request.user.username, "finance_exported", name, kind)
         if kind == "csv":

@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, get
 from litestar.response import Template
 
 from wfm import history, security
-from wfm.routes.common import csv_download, page
+from wfm.routes.common import csv_download, fragment_request, page
 from wfm.services import history as history_service
 from wfm.services.site import get_site
 
@@ -61,7 +61,7 @@ class HistoryController(Controller):
     async def show(self, request: Request[Any, Any, Any]) -> Template:
         query, errors = await _query(request)
         view = await history_service.view(query)
-        template = "wfm/partials/history_result.html" if request.headers.get("hx-request") else "wfm/history.html"
+        template = "wfm/partials/history_result.html" if fragment_request(request) else "wfm/history.html"
         return await page(request, template, status_code=422 if errors else 200, view=view, errors=errors)
 
     @get("/export.csv", name="history_csv", opt=READERS)

@@ -56,15 +56,23 @@ class CostInputs:
     labour_source: dict[str, str]  # month -> "worked hours", "published schedules" or "none"
 
 
+MAX_MONTHS = 240  # the longest period a page or export covers
+
+
+def month_count(first: str, last: str) -> int:
+    """How many months ``first`` to ``last`` (``YYYY-MM``, inclusive) span; 0 or less when reversed."""
+    return (int(last[:4]) - int(first[:4])) * 12 + int(last[5:7]) - int(first[5:7]) + 1
+
+
 def month_range(first: str, last: str) -> tuple[str, ...]:
-    """``YYYY-MM`` labels from ``first`` to ``last`` inclusive."""
+    """``YYYY-MM`` labels from ``first`` to ``last`` inclusive (at most `MAX_MONTHS`)."""
+    if month_count(first, last) > MAX_MONTHS:
+        raise ValueError(f"at most {MAX_MONTHS // 12} years at a time")
     year, month = int(first[:4]), int(first[5:7])
     out = []
     while f"{year:04d}-{month:02d}" <= last:
         out.append(f"{year:04d}-{month:02d}")
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        if len(out) > 240:
-            raise ValueError("at most 20 years at a time")
     return tuple(out)
 
 
