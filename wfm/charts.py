@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import altair as alt
@@ -157,14 +158,22 @@ def trend_facets_spec(frame: pd.DataFrame, x_title: str, title: str, width: int 
     return facets.resolve_scale(y="independent").to_dict()
 
 
-def lag_profile_spec(frame: pd.DataFrame, title: str, width: int = 300, height: int = 160) -> dict[str, object]:
+DIRECTION_COLOURS = ("#e45756", "#4c78a8", "#f58518")
+
+
+def lag_profile_spec(
+    frame: pd.DataFrame, title: str, directions: Sequence[str], width: int = 300, height: int = 160
+) -> dict[str, object]:
     """Correlation by lag with its 95% interval, one colour per direction, and the zero line.
 
-    ``frame``: ``lag`` (steps), ``direction`` (which measure leads), ``r``, ``low``, ``high``.
+    ``frame``: ``lag`` (steps), ``direction`` (which measure leads), ``r``, ``low``, ``high``; ``directions``
+    (up to three) fixes each direction's colour, so that every pair's chart reads alike.
     """
     x = alt.X("lag:O", title="Lag (months)", axis=alt.Axis(labelAngle=0))
-    offset = alt.XOffset("direction:N")
-    colour = alt.Color("direction:N", title=None, legend=alt.Legend(orient="bottom", direction="vertical"))
+    offset = alt.XOffset("direction:N", sort=list(directions))
+    scale = alt.Scale(domain=list(directions), range=list(DIRECTION_COLOURS[: len(directions)]))
+    legend = alt.Legend(orient="bottom", direction="vertical")
+    colour = alt.Color("direction:N", title=None, scale=scale, legend=legend)
     bars = alt.Chart(frame).mark_rule(strokeWidth=2).encode(x=x, xOffset=offset, y="low:Q", y2="high:Q", color=colour)
     dots = (
         alt.Chart(frame)

@@ -364,11 +364,17 @@ def analyse(
     return TriadResult(results, tuple(regressions), tuple(dict.fromkeys(warnings)))
 
 
-def fitted_line(frame: pd.DataFrame, regression: RegressionResult, points: int = 20) -> pd.DataFrame:
+def fitted_line(
+    frame: pd.DataFrame, regression: RegressionResult, points: int = 20, teams: Sequence[str] | None = None
+) -> pd.DataFrame:
     """The within-team fit of a pair over its demeaned x range: ``x, fit, low, high`` (the band is the slope's
-    95% interval, so it widens away from the team means)."""
+    95% interval, so it widens away from the team means). ``teams`` limits the range to theirs."""
     codes = pd.factorize(frame["team"])[0].astype(np.int64)
     xd = _demean(frame["x"].to_numpy(dtype=np.float64), codes)
+    if teams is not None:
+        xd = xd[frame["team"].isin(list(teams)).to_numpy()]
+    if len(xd) == 0:
+        return pd.DataFrame(columns=["x", "fit", "low", "high"])
     grid = np.linspace(float(xd.min()), float(xd.max()), points)
     return pd.DataFrame(
         {
@@ -393,13 +399,15 @@ def demeaned(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def summary(result: PairResult, labels: dict[str, str]) -> str:
-    """One plain sentence: "moves with", never "causes"."""
+    """One plain sentence: what moves with what, never a claim that one drives the other."""
     x, y = labels.get(result.x, result.x), labels.get(result.y, result.y)
     when = "the same month" if result.lag == 0 else f"{result.lag} month{'s' if result.lag > 1 else ''} later"
     interval = (
         f"r = {result.r:+.2f}, 95% interval {result.ci_low:+.2f} to {result.ci_high:+.2f}, {result.n} team-months"
     )
-    if not math.isfinite(result.r) or (result.q >= 0.05 and result.ci_low <= 0 <= result.ci_high):
+    if not math.isfinite(result.r):
+        return f"Too little data to tell how {x} and {y} {when} move together ({result.n} team-months)."
+    if result.q >= 0.05 and result.ci_low <= 0 <= result.ci_high:
         return f"No clear link between {x} and {y} {when} ({interval})."
     if result.q >= 0.05:
         # The interval alone excludes zero, but not once every link tested is counted.
@@ -414,5 +422,5 @@ def summary(result: PairResult, labels: dict[str, str]) -> str:
     strength = "strongly" if abs(result.r) >= 0.5 else "moderately" if abs(result.r) >= 0.3 else "weakly"
     return (
         f"When a team's {x} is above its usual level, its {y} {when} tends to be {direction}: they move "
-        f"together {strength} ({interval}). Moving together is not proof that one causes the other."
+        f"together {strength} ({interval}). Moving together does not show that one drives the other."
     )

@@ -50,5 +50,5 @@ class TriadController(Controller):
         template = "wfm/partials/triad_body.html" if fragment_request(request) else "wfm/triad.html"
         return await page(
             request, template, view=view, errors=errors, labels=triad_service.LABELS,
-            fractions=triad_service.FRACTIONS,
+            fractions=triad_service.FRACTIONS, direction=triad_service.direction,
         )  # fmt: skip

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -90,7 +91,8 @@ class ScoreRow:
     centre: float
     own: float
     target: str
-    status: str  # '', "on target", "below target", "above target" or "over the limit"
+    status: str  # the centre's: '', "on target", "below target", "above target" or "over the limit"
+    own_status: str  # the same for the lead's teams ('' for other roles)
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,7 @@ async def triad_view(first: str, last: str, own_teams: tuple[str, ...] | None) -
     ``own_teams`` (a lead's) adds their figures beside the centre's and limits the scatter points to them."""
     panel = await build_panel(first, last)
     present = [(x, y) for x, y in PAIRS if panel[x].notna().any() and panel[y].notna().any()]
-    result = await asyncio.to_thread(triad.analyse, panel, present, (0, 1, 2, 3))
+    result = _within_family(await asyncio.to_thread(triad.analyse, panel, present, (0, 1, 2, 3)))
     pairs = tuple([await asyncio.to_thread(pair_view, panel, result, x, y, own_teams) for x, y in present])
     visible = panel if own_teams is None else panel[panel["team"].isin(own_teams)]
     currency = (await get_site()).currency
@@ -150,30 +152,54 @@ async def triad_view(first: str, last: str, own_teams: tuple[str, ...] | None) -
     return TriadView(first, last, own_teams, scorecard, pairs, result, measures, rows, trend_svg)
 
 
+def _within_family(result: triad.TriadResult) -> triad.TriadResult:
+    """The page shows the within-team Pearson rows only: their q-values are corrected over those (every
+    pair, lag and direction shown), not over the pooled and Spearman rows the page leaves out. Warnings
+    name measures by their labels."""
+    shown = [p for p in result.pairs if p.method == "pearson_within"]
+    q = triad.bh_qvalues([p.p for p in shown])
+    pairs = tuple(replace(p, q=qv) for p, qv in zip(shown, q, strict=True))
+    names = sorted(LABELS, key=len, reverse=True)
+    pattern = re.compile(r"\b(" + "|".join(names) + r")\b")
+    within = [w for w in result.warnings if "pooled" not in w and "spearman" not in w]  # rows not shown
+    warnings = tuple(pattern.sub(lambda m: LABELS[m[1]], w) for w in within)
+    return triad.TriadResult(pairs, result.regressions, warnings)
+
+
 def pair_view(
     panel: pd.DataFrame, result: triad.TriadResult, x: str, y: str, own_teams: tuple[str, ...] | None
 ) -> PairView:
+    """One pair on the page: its most convincing within-team link (lowest q, then largest |r|, in either
+    direction) with its sentence and scatter, and the whole lag profile."""
     profile = tuple(p for p in result.pairs if p.method == "pearson_within" and {p.x, p.y} == {x, y})
-    forward = [p for p in profile if p.x == x]
-    best = max(forward, key=lambda p: abs(p.r) if p.r == p.r else -1.0, default=None)
-    if best is None:
-        return PairView(x, y, None, profile, f"Not enough data for {LABELS[x]} and {LABELS[y]}.", "")
-    frame = triad.lagged(panel, x, y, best.lag)
-    regression = next((r for r in result.regressions if (r.x, r.y, r.lag) == (x, y, best.lag)), None)
+    known = [p for p in profile if p.r == p.r]
+    if not known:
+        months = max((p.n for p in profile), default=0)
+        sentence = f"Too little data to tell how {LABELS[x]} and {LABELS[y]} move together ({months} team-months)."
+        return PairView(x, y, None, profile, sentence, "")
+    best = min(known, key=lambda p: (p.q, -abs(p.r)))
+    frame = triad.lagged(panel, best.x, best.y, best.lag)
+    regression = next((r for r in result.regressions if (r.x, r.y, r.lag) == (best.x, best.y, best.lag)), None)
     points, scatter = pd.DataFrame(), ""
     if regression is not None and regression.coef == regression.coef:
         points = triad.demeaned(frame)
         if own_teams is not None:
-            points = points[points["team"].isin(own_teams)]  # a lead sees only their own teams' points
+            # A lead sees only their own teams' points, and the line spans only their range.
+            points = points[points["team"].isin(own_teams)]
+        line = triad.fitted_line(frame, regression, teams=own_teams)
+        bx, by = LABELS[best.x], LABELS[best.y]
         lag = f" ({best.lag} month{'s' if best.lag != 1 else ''} later)" if best.lag else ""
         spec = scatter_fit_spec(
-            points, triad.fitted_line(frame, regression),
-            f"{LABELS[x]}, team's own level removed", f"{LABELS[y]}{lag}, team's own level removed",
-            f"{LABELS[x]} and {LABELS[y]}",
-        )  # fmt: skip
+            points, line, f"{bx}, team's own level removed", f"{by}{lag}, team's own level removed", f"{bx} and {by}"
+        )
         scatter = to_svg(spec)
     profile_svg = _profile_svg(profile, x, y)
     return PairView(x, y, best, profile, triad.summary(best, LABELS), scatter, len(points), profile_svg)
+
+
+def direction(result: triad.PairResult) -> str:
+    """Which measure leads, in words: "same month" at lag 0."""
+    return f"{LABELS[result.x]} leads {LABELS[result.y]}" if result.lag else "same month"
 
 
 def _profile_svg(profile: tuple[triad.PairResult, ...], x: str, y: str) -> str:
@@ -184,13 +210,14 @@ def _profile_svg(profile: tuple[triad.PairResult, ...], x: str, y: str) -> str:
     frame = pd.DataFrame(
         {
             "lag": [p.lag for p in known],
-            "direction": [f"{LABELS[p.x]} leads {LABELS[p.y]}" if p.lag else "same month" for p in known],
+            "direction": [direction(p) for p in known],
             "r": [p.r for p in known],
             "low": [p.ci_low for p in known],
             "high": [p.ci_high for p in known],
         }
     )
-    return to_svg(lag_profile_spec(frame, f"{LABELS[x]} and {LABELS[y]}: r by lag"))
+    order = ("same month", f"{LABELS[x]} leads {LABELS[y]}", f"{LABELS[y]} leads {LABELS[x]}")
+    return to_svg(lag_profile_spec(frame, f"{LABELS[x]} and {LABELS[y]}: r by lag", order))
 
 
 def _trend(panel: pd.DataFrame, own: pd.DataFrame | None, currency: str) -> pd.DataFrame:
@@ -210,21 +237,27 @@ def _trend(panel: pd.DataFrame, own: pd.DataFrame | None, currency: str) -> pd.D
     return out[["period", "measure", "series", "value"]]
 
 
+def _status(measure: str, value: float) -> str:
+    """Where a measure's value stands against its target ('' without a target or a value)."""
+    target = next((t for t in TARGETS if t.measure == measure), None)
+    if target is None or value != value:
+        return ""
+    if target.low is not None and value < target.low:
+        return "below target"
+    if target.high is not None and value > target.high:
+        return "over the limit" if measure.startswith("turnover") else "above target"
+    return "on target"
+
+
 def _scorecard(panel: pd.DataFrame, own: pd.DataFrame | None) -> tuple[ScoreRow, ...]:
     """Each measure's mean over the period for the centre (and the lead's teams), against its target."""
     rows = []
     for measure, label in LABELS.items():
         centre = float(panel[measure].mean())
-        target = next((t for t in TARGETS if t.measure == measure), None)
-        status = ""
-        if target is not None and centre == centre:
-            below = target.low is not None and centre < target.low
-            above = target.high is not None and centre > target.high
-            status = "below target" if below else ("above target" if above else "on target")
-            if above and measure.startswith("turnover"):
-                status = "over the limit"
         own_mean = float(own[measure].mean()) if own is not None else float("nan")
-        rows.append(ScoreRow(measure, label, centre, own_mean, target.note if target else "", status))
+        target = next((t.note for t in TARGETS if t.measure == measure), "")
+        own_status = _status(measure, own_mean) if own is not None else ""
+        rows.append(ScoreRow(measure, label, centre, own_mean, target, _status(measure, centre), own_status))
     return tuple(rows)
 
 
@@ -304,8 +337,11 @@ async def _people(rows: Rows, months: tuple[str, ...], teams: dict[int, str]) ->
         while day <= last:
             absent_days[a["agent_id"]].add(day)
             day += dt.timedelta(days=1)
+    today = dt.datetime.now(zone).date()
     for month in months:
         start, stop = cost_service.month_days(month)
+        if start > today:
+            continue  # a month to come has no turnover, absence or newcomers yet
         span = (stop - start).days
         days: dict[int, float] = defaultdict(float)
         new_days: dict[int, float] = defaultdict(float)
