@@ -35,7 +35,7 @@ def bar_chart_spec(series: Series, title: str, width: int = 640, height: int = 2
     return chart.to_dict()
 
 
-_TRANSLATE = re.compile(r"translate\((-?[\d.]+(?:e-?\d+)?),(-?[\d.]+(?:e-?\d+)?)\)")
+_TRANSLATE = re.compile(r'transform="translate\((-?[\d.]+(?:e-?\d+)?),(-?[\d.]+(?:e-?\d+)?)\)"')
 
 
 def to_svg(spec: dict[str, object]) -> str:
@@ -44,7 +44,7 @@ def to_svg(spec: dict[str, object]) -> str:
     Mark positions come with 15 decimals; a tenth of a pixel is plenty and halves a scatter's weight.
     """
     svg = str(vl_convert.vegalite_to_svg(spec))
-    return _TRANSLATE.sub(lambda m: f"translate({float(m[1]):.1f},{float(m[2]):.1f})", svg)
+    return _TRANSLATE.sub(lambda m: f'transform="translate({float(m[1]):.1f},{float(m[2]):.1f})"', svg)
 
 
 def line_chart_spec(

@@ -55,7 +55,8 @@ class DbApi:
     def hours_between(self, start: str, end: str) -> str:
         """SQL for the hours from one timestamp column to another."""
         if self.sqlite:
-            return f"((julianday({end}) - julianday({start})) * 24.0)"
+            # julianday is a float of days: round to whole seconds so 15 minutes stays exactly 0.25 h.
+            return f"(ROUND((julianday({end}) - julianday({start})) * 86400.0) / 3600.0)"
         return f"(EXTRACT(EPOCH FROM ({end} - {start})) / 3600.0)"
 
     def differs(self, left: str, right: str, columns: Sequence[str], exprs: dict[str, str] | None = None) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 from litestar.testing import TestClient
 
 from tests.helpers import make_user, on_app_loop, sign_in
+from wfm.services import costs as cost_service
 from wfm.tables import (
     Agent,
     Channel,
@@ -148,3 +149,43 @@ def test_the_week_table_sets_a_pending_draft_beside_the_published_and_worked_cos
     section = client.get("/finance").text.split('id="planned"', 1)[1].split("</table>", 1)[0]
     row = section.split(f"<td>{monday}</td><td>B</td>", 1)[1].split("</tr>", 1)[0]
     assert [cell.split(">")[1].split("<")[0] for cell in row.split("<td")[1:]] == ["2,500", "2,000", "1,500"]
+
+
+def test_months_follow_the_site_calendar_at_midnight_and_across_daylight_saving(client: TestClient[Any]) -> None:
+    """Europe/Stockholm. Contacts at 21:30 and 22:30 UTC on 31 March 2026 (summer time since the 29th) are
+    23:30 on the 31st (March) and 00:30 on 1 April (April); worked days are dates. A published shift's
+    15-minute blocks at 22:45 and 23:00 UTC on 31 October (winter time since the 25th) are 23:45 on the
+    31st (October) and midnight on 1 November (November), a quarter of an hour each."""
+
+    async def work() -> None:
+        team = (await Team.insert(Team(name="N")).returning(Team.id))[0]["id"]
+        voice = (await Channel.insert(Channel(name="voice")).returning(Channel.id))[0]["id"]
+        await Agent.insert(Agent(agent_id="n1", name="N one", team=team, hourly_cost=100.0))
+        for hour, minute, offered in ((21, 30, 10), (22, 30, 30)):
+            await ContactInterval.insert(
+                ContactInterval(interval_start=dt.datetime(2026, 3, 31, hour, minute, tzinfo=dt.UTC), channel=voice,
+                                team_id=team, offered=offered, handled=offered, aht_seconds=60.0)
+            )  # fmt: skip
+        for day, hours in ((dt.date(2026, 3, 31), 7.0), (dt.date(2026, 4, 1), 5.0)):
+            await WorkedHours.insert(WorkedHours(agent_id="n1", day=day, channel_id=voice, hours=hours))
+        schedule = await Schedule.insert(
+            Schedule(
+                team=team, week_start=dt.date(2026, 10, 26), status="published", created_at=dt.datetime.now(dt.UTC)
+            )
+        ).returning(Schedule.id)
+        for hour, minute in ((22, 45), (23, 0)):
+            start = dt.datetime(2026, 10, 31, hour, minute, tzinfo=dt.UTC)
+            await ScheduleActivity.insert(
+                ScheduleActivity(schedule=schedule[0]["id"], agent_id="n1", start_at=start,
+                                 end_at=start + dt.timedelta(minutes=15), activity="work", channel="voice")
+            )  # fmt: skip
+
+    on_app_loop(client, work)
+    spring = on_app_loop(client, lambda: cost_service.load_inputs("2026-03", "2026-04"))
+    assert spring.contacts.set_index("month")["handled"].to_dict() == {"2026-03": 10.0, "2026-04": 30.0}
+    assert spring.labour.set_index("month")["paid_hours"].to_dict() == {"2026-03": 7.0, "2026-04": 5.0}
+    assert spring.labour_source == {"2026-03": "worked hours", "2026-04": "worked hours"}
+    autumn = on_app_loop(client, lambda: cost_service.load_inputs("2026-10", "2026-11"))
+    assert autumn.labour.set_index("month")["paid_hours"].to_dict() == {"2026-10": 0.25, "2026-11": 0.25}
+    assert autumn.labour.set_index("month")["cost"].to_dict() == {"2026-10": 25.0, "2026-11": 25.0}
+    assert autumn.labour_source == {"2026-10": "published schedules", "2026-11": "published schedules"}

@@ -98,7 +98,7 @@ async def load_inputs(first: str, last: str) -> CostInputs:
     # hundred thousand rows, and building them as ORM rows took seconds.
     sums = await asyncio.to_thread(_read_sums, database_url_of(ContactInterval._meta.db), months, zone)
     worked = _named(sums.worked, teams, channels, LABOUR_COLUMNS)
-    planned = _named(sums.planned, teams, {}, LABOUR_COLUMNS)
+    planned = _named(sums.planned, teams, None, LABOUR_COLUMNS)  # schedules name their channels
     source = {}
     parts = []
     for month in months:
@@ -198,13 +198,15 @@ def _read_sums(database_url: str, months: tuple[str, ...], zone: ZoneInfo) -> _S
     return _Sums(worked, planned, contacts)
 
 
-def _named(frame: pd.DataFrame, teams: dict[int, str], channels: dict[int, str], columns: list[str]) -> pd.DataFrame:
-    """The sums with team (and, where ``channels`` is given, channel) ids as names; amounts as floats."""
+def _named(
+    frame: pd.DataFrame, teams: dict[int, str], channels: dict[int, str] | None, columns: list[str]
+) -> pd.DataFrame:
+    """The sums with team (and, unless ``channels`` is None, channel) ids as names; amounts as floats."""
     if frame.empty:
         return pd.DataFrame(columns=columns)
     out = frame.copy()
     out["team"] = [teams.get(int(t), "") for t in out["team"]]
-    if channels:
+    if channels is not None:
         out["channel"] = [channels.get(int(c), "") if c is not None else "" for c in out["channel"]]
     for column in columns[3:]:
         out[column] = pd.to_numeric(out[column]).astype(float)
