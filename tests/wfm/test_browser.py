@@ -681,7 +681,7 @@ def test_finance_filters_costs_exports_them_and_reads_the_triad_and_a_lead_sees_
     assert len(exported) > 0 and set(exported["channel"]) == {"chat"}
     assert {"month", "team", "total_cost", "handled", "cost_per_contact"} <= set(exported.columns)
 
-    # The triad page: scorecard, the links with their charts, the trend; a narrower period swaps in place.
+    # The triad page: scorecard, the links with their charts, the trend; another period swaps in place.
     nav.get_by_role("link", name="Triad", exact=True).click()
     expect(desktop.get_by_role("heading", level=1)).to_have_text("Customers, employees and the company")
     expect(desktop.get_by_role("heading", name="Scorecard")).to_be_visible()
@@ -689,10 +689,12 @@ def test_finance_filters_costs_exports_them_and_reads_the_triad_and_a_lead_sees_
     assert desktop.locator("#triad figure.chart svg").count() >= 3
     assert desktop.get_by_role("columnheader", name="Your teams").count() == 0
     last = desktop.get_by_label("To", exact=True).input_value()
-    first = f"{int(last[:4]) - 1}{last[4:]}"
+    first = f"{int(last[:4]) - 1}{last[4:]}"  # 13 months instead of 12
+    desktop.evaluate("window.__triadMark = 'triad page'")
     desktop.get_by_label("From", exact=True).fill(first)
     desktop.get_by_role("button", name="Show").click()
     expect(desktop.get_by_text(f"{first} to {last}")).to_be_visible()
+    assert desktop.evaluate("window.__triadMark") == "triad page"
     expect(desktop.locator("article.pair").first).to_be_visible()
     assert f"first={first}" in desktop.url
     sentences = " ".join(desktop.locator("#triad .summary").all_inner_texts())
