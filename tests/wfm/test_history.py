@@ -92,7 +92,7 @@ def test_history_csv_download_and_bad_dates(client: TestClient[Any]) -> None:
     sign_in(client, "root")
     _seed_history(client, days=10)
     download = client.get("/history/export.csv?channel=1&start=2025-01-02&end=2025-01-03&grain=day")
-    assert download.status_code == 200 and download.headers["content-type"].startswith("text/csv")
+    assert download.status_code == 200 and download.headers["content-type"] == "text/csv; charset=utf-8"
     assert 'filename="history-voice-2025-01-02-2025-01-03-day.csv"' in download.headers["content-disposition"]
     frame = pd.read_csv(io.StringIO(download.text))
     assert frame["period"].tolist() == ["2025-01-02", "2025-01-03"]

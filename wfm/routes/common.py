@@ -83,6 +83,6 @@ def csv_download(frame: Any, filename: str) -> Response[str]:
     """A spreadsheet-safe CSV attachment (`wfm.exports.to_csv`)."""
     return Response(
         to_csv(frame),
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",  # Litestar adds the charset
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
