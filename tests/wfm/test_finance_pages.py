@@ -114,14 +114,16 @@ def test_finance_reads_cost_per_contact_and_exports_it_safely(client: TestClient
     evil = next(r for r in rows if r["team"].endswith("HYPERLINK(1)"))
     assert evil["team"] == "'" + EVIL  # neutralised for spreadsheets
     assert float(evil["total_cost"]) == 2_900.0 and float(evil["cost_per_contact"]) == 29.0
-    workbook = client.get("/finance/export/xlsx?first=2026-01&last=2026-01")
+    workbook = client.get("/finance/export/xlsx?first=2026-01&last=2026-01&hiring_cost=12345")
     assert workbook.status_code == 200
     with zipfile.ZipFile(io.BytesIO(workbook.content)) as book:
         sheets = [n for n in book.namelist() if n.startswith("xl/worksheets/sheet")]
-        assert len(sheets) == 4 and not any(b"<f>" in book.read(n) for n in sheets)  # no formula anywhere
+        assert len(sheets) == 5 and not any(b"<f>" in book.read(n) for n in sheets)  # no formula anywhere
         strings = book.read("xl/sharedStrings.xml").decode()
         assert "'=HYPERLINK(1)" in strings and ">=HYPERLINK" not in strings
         assert b"<v>2900</v>" in book.read("xl/worksheets/sheet4.xml")  # a number, not text
+        # The attrition sheet carries the assumption given in the address.
+        assert "hiring_cost_per_hire" in strings and b"<v>12345</v>" in book.read("xl/worksheets/sheet5.xml")
 
 
 def test_the_week_table_sets_a_pending_draft_beside_the_published_and_worked_cost(client: TestClient[Any]) -> None:

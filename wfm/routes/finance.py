@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 from typing import Any
 
+import pandas as pd
 from litestar import Controller, Request, Response, get
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
@@ -84,6 +85,19 @@ async def _view(params: dict[str, str]) -> tuple[Any, dict[str, str]]:
     return view, errors
 
 
+def _attrition_frame(view: cost_service.FinanceView) -> pd.DataFrame:
+    """The cost of attrition with its inputs and assumptions, one figure a row, for the workbook."""
+    a = view.assumptions
+    rows = [
+        ("leavers", view.leavers), ("newcomer_months", view.newcomer_months),
+        ("hiring_cost_per_hire", a.hiring_cost), ("training_cost_per_hire", a.training_cost),
+        ("ramp_months", a.ramp_months), ("ramp_productivity", a.ramp_productivity),
+        ("replacing", view.attrition["replacing"]), ("ramp_up", view.attrition["ramp_up"]),
+        ("total", view.attrition["total"]),
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=["figure", "value"])
+
+
 class FinanceController(Controller):
     path = "/finance"
 
@@ -130,10 +144,16 @@ class FinanceController(Controller):
         driver: FromQuery[str] = "handled_minutes",
         channel: FromQuery[str] = "",
         team: FromQuery[str] = "",
+        hiring_cost: FromQuery[str] = "",
+        training_cost: FromQuery[str] = "",
+        ramp_months: FromQuery[str] = "",
+        ramp_productivity: FromQuery[str] = "",
     ) -> Response[Any]:
         if kind not in ("csv", "xlsx"):
             return Response({"detail": "Export as csv or xlsx."}, status_code=404)
-        params = {"first": first, "last": last, "driver": driver, "channel": channel, "team": team}
+        params = {"first": first, "last": last, "driver": driver, "channel": channel, "team": team,
+                  "hiring_cost": hiring_cost, "training_cost": training_cost, "ramp_months": ramp_months,
+                  "ramp_productivity": ramp_productivity}  # fmt: skip
         view, errors = await _view(params)
         if errors:
             problems = "; ".join(f"{FIELD_LABELS.get(k, k)}: {v}" for k, v in errors.items())
@@ -143,7 +163,7 @@ class FinanceController(Controller):
         if kind == "csv":
             return csv_download(view.cells, f"{name}.csv")
         workbook = to_xlsx({"by month": view.by_month, "by channel": view.by_channel, "by team": view.by_team,
-                            "cells": view.cells})  # fmt: skip
+                            "cells": view.cells, "attrition": _attrition_frame(view)})  # fmt: skip
         return Response(
             workbook,
             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
