@@ -73,16 +73,21 @@ def _assumptions(values: dict[str, str], errors: dict[str, str]) -> costs.Attrit
     return costs.AttritionAssumptions(**{**base.__dict__, **out})
 
 
-async def _view(params: dict[str, str]) -> tuple[Any, dict[str, str]]:
+async def _view(params: dict[str, str], channels: list[str], teams: list[str]) -> tuple[Any, dict[str, str]]:
+    """The view for the query, and its errors; ``channels`` and ``teams`` are the names that exist."""
     first, last, driver, errors = _query(params["first"], params["last"], params["driver"])
     assumptions = _assumptions(params, errors)
     channel, team = params["channel"], params["team"]
-    if channel and channel not in {c.name for c in await list_channels()}:
+    if channel and channel not in channels:
         errors["channel"], channel = f"No channel is called {channel!r}.", ""
-    if team and team not in {t.name for t in await list_teams()}:
+    if team and team not in teams:
         errors["team"], team = f"No team is called {team!r}.", ""
     view = await cost_service.finance_view(first, last, driver, channel, team, assumptions)
     return view, errors
+
+
+async def _names() -> tuple[list[str], list[str]]:
+    return [c.name for c in await list_channels()], [t.name for t in await list_teams()]
 
 
 def _attrition_frame(view: cost_service.FinanceView) -> pd.DataFrame:
@@ -118,7 +123,8 @@ class FinanceController(Controller):
         params = {"first": first, "last": last, "driver": driver, "channel": channel, "team": team,
                   "hiring_cost": hiring_cost, "training_cost": training_cost, "ramp_months": ramp_months,
                   "ramp_productivity": ramp_productivity}  # fmt: skip
-        view, errors = await _view(params)
+        channels, teams = await _names()
+        view, errors = await _view(params, channels, teams)
         chart = ""
         trend = view.by_channel.dropna(subset=["cost_per_contact"])
         if not trend.empty:
@@ -129,7 +135,7 @@ class FinanceController(Controller):
         template = "wfm/partials/finance_body.html" if fragment_request(request) else "wfm/finance.html"
         return await page(
             request, template, view=view, errors=errors, chart=chart, definitions=cost_service.DEFINITIONS,
-            channels=[c.name for c in await list_channels()], teams=[t.name for t in await list_teams()],
+            channels=channels, teams=teams,
             drivers=DRIVER_LABELS, query=request.url.query, planned=planned, field_labels=FIELD_LABELS,
             this_month=f"{dt.date.today():%Y-%m}",
         )  # fmt: skip
@@ -154,7 +160,7 @@ class FinanceController(Controller):
         params = {"first": first, "last": last, "driver": driver, "channel": channel, "team": team,
                   "hiring_cost": hiring_cost, "training_cost": training_cost, "ramp_months": ramp_months,
                   "ramp_productivity": ramp_productivity}  # fmt: skip
-        view, errors = await _view(params)
+        view, errors = await _view(params, *await _names())
         if errors:
             problems = "; ".join(f"{FIELD_LABELS.get(k, k)}: {v}" for k, v in errors.items())
             return Response({"detail": f"Nothing exported. {problems}"}, status_code=422)

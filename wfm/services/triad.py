@@ -134,14 +134,14 @@ async def triad_view(first: str, last: str, own_teams: tuple[str, ...] | None) -
     present = [(x, y) for x, y in PAIRS if panel[x].notna().any() and panel[y].notna().any()]
     result = _within_family(await asyncio.to_thread(triad.analyse, panel, present, (0, 1, 2, 3)))
     pairs = tuple([await asyncio.to_thread(pair_view, panel, result, x, y, own_teams) for x, y in present])
-    visible = panel if own_teams is None else panel[panel["team"].isin(own_teams)]
+    own = None if own_teams is None else panel[panel["team"].isin(own_teams)]
     currency = (await get_site()).currency
-    trend = _trend(panel, visible if own_teams is not None else None, currency)
+    trend = _trend(panel, own, currency)
     trend_svg = ""
     if trend["value"].notna().any():
         spec = trend_facets_spec(trend.dropna(subset=["value"]), "Month", "Mean over teams, by month")
         trend_svg = await asyncio.to_thread(to_svg, spec)
-    scorecard = _scorecard(panel, visible if own_teams is not None else None)
+    scorecard = _scorecard(panel, own)
     measures = tuple(dict.fromkeys(trend["measure"]))
     wide = trend.pivot_table(index=["period", "series"], columns="measure", values="value", dropna=False)
     wide = wide.reindex(columns=list(measures)).reset_index()
